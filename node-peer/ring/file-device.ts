@@ -1,0 +1,55 @@
+// A BlockDevice on a preallocated raw file: positional reads and writes, fdatasync for durability.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { BlockDevice } from '../../shared/ring/types.ts';
+
+export class FileDevice implements BlockDevice {
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly path: string,
+  ) {}
+
+  /** Opens `path`, creating it with `size` bytes (sparse) if it does not exist. An existing file keeps its size. */
+  static async open(path: string, size: number): Promise<FileDevice> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r+');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fh = await open(path, 'wx+');
+      await fh.truncate(size);
+      await fh.sync();
+    }
+    const { size: actual } = await fh.stat();
+    return new FileDevice(fh, actual, path);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const len = Math.max(0, Math.min(length, this.size - offset));
+    const buf = new Uint8Array(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await this.fh.read(buf, got, len - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === len ? buf : buf.subarray(0, got);
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    if (offset < 0 || offset + data.length > this.size) throw new RangeError(`write of ${data.length} at ${offset} is outside ${this.path}`);
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+
+  async sync(): Promise<void> {
+    await this.fh.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}

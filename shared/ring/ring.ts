@@ -1,0 +1,91 @@
+// A Ring made of two sections, each on its own BlockDevice.
+import { decodeHeader, isData } from '../stu/header.ts';
+import type { Result, Stu } from '../stu/index.ts';
+import { RingSection } from './section.ts';
+import {
+  type BlockDevice,
+  type Loc,
+  type OpenReport,
+  type Ring,
+  RingError,
+  type RingOptions,
+  type ScanEntry,
+  type Section,
+  type SectionStats,
+} from './types.ts';
+
+export interface OpenRingOptions extends RingOptions {
+  /** Called for every intact record found while opening: metadata with bodies, data headers only. */
+  visit?: (entry: ScanEntry) => void;
+}
+
+export async function openRing(devices: Record<Section, BlockDevice>, opts: OpenRingOptions = {}): Promise<Ring> {
+  const listeners = new Set<(locs: Loc[]) => void>();
+  const sectionOpts = {
+    fsync: opts.fsync ?? { mode: 'interval', ms: 50 },
+    batchBytes: opts.batchBytes ?? 1 << 20,
+    limits: { maxBody: opts.maxBody },
+    onEvict: (locs: Loc[]) => {
+      for (const l of listeners) l(locs);
+    },
+  } as const;
+  const meta = new RingSection('meta', devices.meta, { ...sectionOpts, retain: opts.retain });
+  const data = new RingSection('data', devices.data, sectionOpts);
+  const m = await meta.load(true, opts.visit);
+  const d = await data.load(false, opts.visit);
+  const report: OpenReport = {
+    recovered: m.recovered + d.recovered,
+    tornBytes: m.tornBytes + d.tornBytes,
+    corrupt: [...m.corrupt, ...d.corrupt],
+    live: { meta: meta.stats().records, data: data.stats().records },
+  };
+  return new SectionedRing(meta, data, report, listeners, opts.maxBody);
+}
+
+class SectionedRing implements Ring {
+  constructor(
+    private readonly meta: RingSection,
+    private readonly data: RingSection,
+    readonly report: OpenReport,
+    private readonly listeners: Set<(locs: Loc[]) => void>,
+    private readonly maxBody: number | undefined,
+  ) {}
+
+  private section(s: Section): RingSection {
+    return s === 'meta' ? this.meta : this.data;
+  }
+
+  append(stu: Uint8Array): Promise<Loc> {
+    const h = decodeHeader(stu, 0, { maxBody: this.maxBody });
+    if (!h.ok) return Promise.reject(h.error);
+    if (stu.length !== 512 + h.value.bodySize) {
+      return Promise.reject(new RingError('CORRUPT', `STU is ${stu.length} bytes, its header says ${512 + h.value.bodySize}`));
+    }
+    return (isData(h.value) ? this.data : this.meta).append(stu);
+  }
+
+  read(loc: Loc): Promise<Result<Stu, RingError>> {
+    return this.section(loc.section).read(loc);
+  }
+
+  scan(section: Section, opts: { bodies?: boolean } = {}): AsyncIterable<ScanEntry> {
+    return this.section(section).records(section === 'meta' || opts.bodies === true);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.meta.flush(), this.data.flush()]);
+  }
+
+  onEvict(listener: (locs: Loc[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): Record<Section, SectionStats> {
+    return { meta: this.meta.stats(), data: this.data.stats() };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.meta.close(), this.data.close()]);
+  }
+}

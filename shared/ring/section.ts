@@ -1,0 +1,434 @@
+// One section of a ring (metadata or data) over a BlockDevice: open-time scan and recovery, sequential
+// batched appends with eviction of the oldest records, reads that verify checksums.
+import { decodeHeader, decodeStu, type DecodeLimits } from '../stu/header.ts';
+import type { Result, Stu } from '../stu/index.ts';
+import { Kind, RecordQueue } from './deque.ts';
+import {
+  align,
+  decodeSuperblock,
+  encodeSuperblock,
+  PREFIX_SIZE,
+  readPrefix,
+  REC_MAGIC,
+  REGION_START,
+  type Superblock,
+  SUPERBLOCK_SIZE,
+  WRAP_MAGIC,
+  writePrefix,
+} from './record.ts';
+import {
+  type BlockDevice,
+  type CorruptRegion,
+  type FsyncPolicy,
+  type Loc,
+  RingError,
+  type ScanEntry,
+  type Section,
+  type SectionStats,
+} from './types.ts';
+import { WindowReader } from './window.ts';
+
+const MIN_REGION = 4096;
+const HEADER_READ = PREFIX_SIZE + 512;
+
+interface Batch {
+  offset: number;
+  parts: Uint8Array[];
+  bytes: number;
+  lastRecSeq: number;
+  /** Tail after the evictions this batch needs: must be on disk before the batch overwrites them. */
+  tail: number;
+  tailRecSeq: number;
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+export interface SectionOptions {
+  fsync: FsyncPolicy;
+  batchBytes: number;
+  limits: DecodeLimits;
+  retain?: (loc: Loc) => boolean;
+  onEvict: (locs: Loc[]) => void;
+}
+
+export interface SectionOpenResult {
+  recovered: number;
+  tornBytes: number;
+  corrupt: CorruptRegion[];
+}
+
+export class RingSection {
+  readonly capacity: number;
+  private readonly q = new RecordQueue();
+  private head = 0;
+  private nextRecSeq = 1;
+  private sb: Superblock = { generation: 0, capacity: 0, tail: 0, tailRecSeq: 1, head: 0, headRecSeq: 1 };
+  private open: Batch | undefined;
+  private readonly sealed: Batch[] = [];
+  private writing: Promise<void> | undefined;
+  private writtenRecSeq = 0;
+  private dirty = false;
+  private failed: unknown;
+  private closed = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private appended = 0;
+  private evicted = 0;
+
+  constructor(
+    readonly name: Section,
+    private readonly device: BlockDevice,
+    private readonly opts: SectionOptions,
+  ) {
+    this.capacity = Math.floor((device.size - REGION_START) / 8) * 8;
+  }
+
+  // ---- open: superblock, scan, recovery ----
+
+  async load(bodies: boolean, visit?: (e: ScanEntry) => void): Promise<SectionOpenResult> {
+    if (this.capacity < MIN_REGION) throw new RingError('BAD_DEVICE', `${this.name} section of ${this.device.size} bytes is too small`);
+    const sbBytes = await this.device.read(0, REGION_START);
+    const copies = [decodeSuperblock(sbBytes.subarray(0, SUPERBLOCK_SIZE)), decodeSuperblock(sbBytes.subarray(SUPERBLOCK_SIZE))];
+    const best = copies.filter((c): c is Superblock => c !== undefined).sort((a, b) => b.generation - a.generation)[0];
+    if (!best) {
+      if (sbBytes.some((b) => b !== 0)) throw new RingError('BAD_DEVICE', `${this.name} section: both superblocks are damaged or this is not a stateos ring`);
+      this.sb = { generation: 0, capacity: this.capacity, tail: 0, tailRecSeq: 1, head: 0, headRecSeq: 1 };
+      await this.writeSuperblock();
+      await this.device.sync();
+      return { recovered: 0, tornBytes: 0, corrupt: [] };
+    }
+    if (best.capacity !== this.capacity) {
+      throw new RingError('BAD_DEVICE', `${this.name} section holds a ring of ${best.capacity} bytes, opened as ${this.capacity}`);
+    }
+    this.sb = best;
+    const result = await this.scan(bodies, visit);
+    this.writtenRecSeq = this.nextRecSeq - 1;
+    if (result.recovered > 0 || result.tornBytes > 0 || this.sb.headRecSeq !== this.nextRecSeq) {
+      await this.writeSuperblock();
+      await this.device.sync();
+    }
+    return result;
+  }
+
+  private async scan(bodies: boolean, visit?: (e: ScanEntry) => void): Promise<SectionOpenResult> {
+    const reader = new WindowReader(this.device, bodies ? 1 << 20 : 4096);
+    const corrupt: CorruptRegion[] = [];
+    let recovered = 0;
+    let tornBytes = 0;
+    let pos = this.sb.tail;
+    let expect = this.sb.tailRecSeq;
+    let scanned = 0;
+    while (scanned <= this.capacity) {
+      if (this.capacity - pos < PREFIX_SIZE) pos = 0;
+      const durable = expect < this.sb.headRecSeq;
+      const p = readPrefix(await reader.get(REGION_START + pos, PREFIX_SIZE), 0);
+      const total = p ? align(PREFIX_SIZE + p.length) : 0;
+      if (p && p.recSeq === expect && p.magic === WRAP_MAGIC) {
+        this.q.push(pos, expect, PREFIX_SIZE, Kind.Wrap);
+        scanned += this.capacity - pos;
+        expect++;
+        pos = 0;
+        continue;
+      }
+      if (p && p.recSeq === expect && total <= this.capacity - pos) {
+        const want = bodies ? total : Math.min(total, HEADER_READ);
+        const bytes = await reader.get(REGION_START + pos, want);
+        const decoded = bodies
+          ? decodeStu(bytes.subarray(0, PREFIX_SIZE + p.length), PREFIX_SIZE, this.opts.limits)
+          : decodeHeader(bytes, PREFIX_SIZE, this.opts.limits);
+        const loc: Loc = { section: this.name, recSeq: expect, offset: pos };
+        if (decoded.ok) {
+          this.q.push(pos, expect, total, Kind.Record);
+          if (!durable) recovered++;
+          if (visit) {
+            const v = decoded.value;
+            if ('header' in v) visit({ loc, header: v.header, body: v.body.slice() });
+            else visit({ loc, header: v });
+          }
+        } else if (!durable) {
+          tornBytes = total; // a record written after the last checkpoint, cut short by a crash
+          break;
+        } else {
+          this.q.push(pos, expect, total, Kind.Corrupt);
+          corrupt.push({ section: this.name, offset: pos, length: total, reason: decoded.error.message });
+        }
+        expect++;
+        pos += total;
+        scanned += total;
+        continue;
+      }
+      if (!durable) break; // end of the log
+      // The prefix itself is damaged inside the checkpointed region: find the next intact record.
+      const next = await this.resync(reader, pos, expect);
+      const length = next ? (next.pos - pos + this.capacity) % this.capacity : this.capacity - pos;
+      corrupt.push({ section: this.name, offset: pos, length, reason: 'record prefix damaged' });
+      if (!next) break;
+      scanned += length;
+      pos = next.pos;
+      expect = next.recSeq;
+    }
+    this.head = pos;
+    this.nextRecSeq = expect;
+    return { recovered, tornBytes, corrupt };
+  }
+
+  private async resync(reader: WindowReader, from: number, expect: number): Promise<{ pos: number; recSeq: number } | undefined> {
+    for (let pos = from + 8; pos + PREFIX_SIZE <= this.capacity; pos += 8) {
+      const p = readPrefix(await reader.get(REGION_START + pos, PREFIX_SIZE), 0);
+      if (p && p.recSeq > expect && p.recSeq <= this.sb.headRecSeq) return { pos, recSeq: p.recSeq };
+    }
+    return undefined;
+  }
+
+  // ---- append ----
+
+  append(stu: Uint8Array): Promise<Loc> {
+    if (this.closed) return Promise.reject(new RingError('CLOSED', 'ring is closed'));
+    if (this.failed) return Promise.reject(this.failed);
+    const total = align(PREFIX_SIZE + stu.length);
+    if (total > this.capacity) {
+      return Promise.reject(new RingError('TOO_LARGE', `an STU of ${stu.length} bytes does not fit the ${this.name} section (${this.capacity} bytes)`));
+    }
+    const evicted: Loc[] = [];
+    try {
+      this.makeRoom(total, evicted);
+    } catch (e) {
+      if (evicted.length) this.opts.onEvict(evicted);
+      return Promise.reject(e);
+    }
+    const loc: Loc = { section: this.name, recSeq: this.nextRecSeq++, offset: this.head };
+    const rec = new Uint8Array(total);
+    writePrefix(rec, 0, { magic: REC_MAGIC, length: stu.length, recSeq: loc.recSeq });
+    rec.set(stu, PREFIX_SIZE);
+    this.q.push(loc.offset, loc.recSeq, total, Kind.Record);
+    const done = this.enqueue(rec, loc.offset, loc.recSeq);
+    this.head += total;
+    this.appended++;
+    if (evicted.length) this.opts.onEvict(evicted);
+    return done.then(() => loc);
+  }
+
+  /** Evicts oldest records (and wraps) until `total` bytes fit at the head. */
+  private makeRoom(total: number, evicted: Loc[]): void {
+    for (;;) {
+      const tail = this.q.length ? this.q.offsetAt(0) : -1;
+      if (tail >= this.head) {
+        if (this.head + total <= tail) return;
+        this.evictOldest(evicted);
+      } else if (this.head + total <= this.capacity) {
+        return;
+      } else {
+        if (this.capacity - this.head >= PREFIX_SIZE) {
+          const marker = new Uint8Array(PREFIX_SIZE);
+          writePrefix(marker, 0, { magic: WRAP_MAGIC, length: 0, recSeq: this.nextRecSeq });
+          this.q.push(this.head, this.nextRecSeq, PREFIX_SIZE, Kind.Wrap);
+          void this.enqueue(marker, this.head, this.nextRecSeq++).catch(() => undefined);
+        }
+        this.head = 0;
+      }
+    }
+  }
+
+  private evictOldest(evicted: Loc[]): void {
+    const loc: Loc = { section: this.name, recSeq: this.q.recSeqAt(0), offset: this.q.offsetAt(0) };
+    const kind = this.q.kindAt(0);
+    if (kind === Kind.Record && this.opts.retain?.(loc)) {
+      throw new RingError('FULL', `${this.name} section is full of records that no summary supersedes yet; give it more room`);
+    }
+    this.q.shift();
+    if (kind === Kind.Record) {
+      evicted.push(loc);
+      this.evicted++;
+    }
+  }
+
+  private tailNow(): { tail: number; tailRecSeq: number } {
+    return this.q.length ? { tail: this.q.offsetAt(0), tailRecSeq: this.q.recSeqAt(0) } : { tail: this.head, tailRecSeq: this.nextRecSeq };
+  }
+
+  private enqueue(bytes: Uint8Array, offset: number, recSeq: number): Promise<void> {
+    let b = this.open;
+    if (b && (b.offset + b.bytes !== offset || b.bytes >= this.opts.batchBytes)) {
+      this.sealed.push(b);
+      b = undefined;
+    }
+    if (!b) {
+      b = { offset, parts: [], bytes: 0, lastRecSeq: recSeq, tail: 0, tailRecSeq: 0, waiters: [] };
+      this.open = b;
+    }
+    b.parts.push(bytes);
+    b.bytes += bytes.length;
+    b.lastRecSeq = recSeq;
+    Object.assign(b, this.tailNow());
+    const batch = b;
+    const p = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    this.kick();
+    return p;
+  }
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.writing = undefined;
+        if (this.open || this.sealed.length) this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.open) {
+        this.sealed.push(this.open);
+        this.open = undefined;
+      }
+      const b = this.sealed.shift();
+      if (!b) return;
+      try {
+        if (this.failed) throw this.failed;
+        if (b.tailRecSeq > this.sb.tailRecSeq) {
+          // Evictions: checkpoint the new tail before overwriting what it no longer covers.
+          this.sb.tail = b.tail;
+          this.sb.tailRecSeq = b.tailRecSeq;
+          await this.writeSuperblock();
+          if (this.opts.fsync.mode !== 'none') await this.device.sync();
+        }
+        const buf = b.parts.length === 1 ? b.parts[0] : concat(b.parts, b.bytes);
+        await this.device.write(REGION_START + b.offset, buf);
+        this.writtenRecSeq = b.lastRecSeq;
+        this.dirty = true;
+        if (this.opts.fsync.mode === 'always') await this.checkpoint();
+        else if (this.opts.fsync.mode === 'interval') this.schedule(this.opts.fsync.ms);
+        for (const w of b.waiters) w.resolve();
+      } catch (e) {
+        this.failed ??= e;
+        for (const w of b.waiters) w.reject(e);
+      }
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch((e) => {
+        this.failed ??= e;
+      });
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Sync written records, then record the head in the superblock. */
+  private async checkpoint(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.device.sync();
+    const { tail, tailRecSeq } = this.tailNow();
+    this.sb.tail = tail;
+    this.sb.tailRecSeq = Math.min(tailRecSeq, this.writtenRecSeq + 1);
+    this.sb.head = this.head;
+    this.sb.headRecSeq = this.writtenRecSeq + 1;
+    await this.writeSuperblock();
+    await this.device.sync();
+  }
+
+  private async writeSuperblock(): Promise<void> {
+    this.sb.generation++;
+    this.sb.capacity = this.capacity;
+    await this.device.write((this.sb.generation % 2) * SUPERBLOCK_SIZE, encodeSuperblock(this.sb));
+  }
+
+  async flush(): Promise<void> {
+    while (this.writing || this.open || this.sealed.length) {
+      this.kick();
+      await this.writing;
+    }
+    if (this.failed) throw this.failed;
+    await this.checkpoint();
+  }
+
+  // ---- read ----
+
+  async read(loc: Loc): Promise<Result<Stu, RingError>> {
+    if (loc.recSeq > this.writtenRecSeq) await this.flushWrites();
+    const i = this.q.find(loc.recSeq);
+    if (i < 0 || this.q.offsetAt(i) !== loc.offset) return err('EVICTED', `${this.name} record ${loc.recSeq} is no longer in the ring`);
+    if (this.q.kindAt(i) === Kind.Corrupt) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset} is damaged`);
+    const bytes = await this.device.read(REGION_START + loc.offset, this.q.sizeAt(i));
+    return this.decodeRecord(bytes, loc);
+  }
+
+  private decodeRecord(bytes: Uint8Array, loc: Loc): Result<Stu, RingError> {
+    const p = readPrefix(bytes, 0);
+    if (!p || p.recSeq !== loc.recSeq) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: prefix damaged`);
+    const d = decodeStu(bytes.subarray(0, PREFIX_SIZE + p.length), PREFIX_SIZE, this.opts.limits);
+    if (!d.ok) {
+      const i = this.q.find(loc.recSeq);
+      if (i >= 0) this.markCorrupt(i);
+      return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: ${d.error.message}`);
+    }
+    return { ok: true, value: { header: d.value.header, body: d.value.body } };
+  }
+
+  private markCorrupt(i: number): void {
+    this.q.setKind(i, Kind.Corrupt);
+  }
+
+  private async flushWrites(): Promise<void> {
+    while (this.writing || this.open || this.sealed.length) {
+      this.kick();
+      await this.writing;
+    }
+  }
+
+  async *records(bodies: boolean): AsyncGenerator<ScanEntry> {
+    await this.flushWrites();
+    const reader = new WindowReader(this.device, bodies ? 1 << 20 : 4096);
+    if (this.q.length === 0) return;
+    const first = this.q.recSeqAt(0);
+    const last = this.q.recSeqAt(this.q.length - 1);
+    for (let s = first; s <= last; s++) {
+      const i = this.q.find(s);
+      if (i < 0 || this.q.kindAt(i) !== Kind.Record) continue;
+      const loc: Loc = { section: this.name, recSeq: this.q.recSeqAt(i), offset: this.q.offsetAt(i) };
+      const size = this.q.sizeAt(i);
+      const bytes = await reader.get(REGION_START + loc.offset, bodies ? size : Math.min(size, HEADER_READ));
+      if (bodies) {
+        const r = this.decodeRecord(bytes, loc);
+        if (r.ok) yield { loc, header: r.value.header, body: r.value.body.slice() };
+      } else {
+        const h = decodeHeader(bytes, PREFIX_SIZE, this.opts.limits);
+        if (h.ok) yield { loc, header: h.value };
+      }
+    }
+  }
+
+  stats(): SectionStats {
+    const { tail, tailRecSeq } = this.tailNow();
+    const used = this.q.length === 0 ? 0 : tail < this.head ? this.head - tail : this.capacity - tail + this.head;
+    let records = 0;
+    for (let k = 0; k < this.q.length; k++) if (this.q.kindAt(k) === Kind.Record) records++;
+    return { capacity: this.capacity, used, records, evicted: this.evicted, appended: this.appended, headRecSeq: this.nextRecSeq - 1, tailRecSeq };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.timer) clearTimeout(this.timer);
+      await this.device.close();
+    }
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const err = (code: RingError['code'], message: string): Result<never, RingError> => ({ ok: false, error: new RingError(code, message) });
