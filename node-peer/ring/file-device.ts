@@ -10,12 +10,12 @@ export class FileDevice implements BlockDevice {
   ) {}
 
   /** Opens `path`, creating it with `size` bytes (sparse) if it does not exist. An existing file keeps its size. */
-  static async open(path: string, size: number): Promise<FileDevice> {
+  static async open(path: string, size: number, readOnly = false): Promise<FileDevice> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r+');
+      fh = await open(path, readOnly ? 'r' : 'r+');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || readOnly) throw e;
       fh = await open(path, 'wx+');
       await fh.truncate(size);
       await fh.sync();

@@ -16,10 +16,11 @@ export interface FileRingOptions extends OpenRingOptions {
 export const ringPaths = (dir: string) => ({ meta: join(dir, 'meta.ring'), data: join(dir, 'data.ring') });
 
 export async function openFileRing(dir: string, opts: FileRingOptions = {}): Promise<Ring> {
-  await mkdir(dir, { recursive: true });
+  if (!opts.readOnly) await mkdir(dir, { recursive: true });
   const paths = ringPaths(dir);
-  const meta = await FileDevice.open(paths.meta, opts.metaBytes ?? DEFAULT_META_BYTES);
-  const data = await FileDevice.open(paths.data, opts.dataBytes ?? DEFAULT_DATA_BYTES).catch(async (e) => {
+  const ro = opts.readOnly === true;
+  const meta = await FileDevice.open(paths.meta, opts.metaBytes ?? DEFAULT_META_BYTES, ro);
+  const data = await FileDevice.open(paths.data, opts.dataBytes ?? DEFAULT_DATA_BYTES, ro).catch(async (e) => {
     await meta.close();
     throw e;
   });

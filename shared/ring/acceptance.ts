@@ -222,6 +222,24 @@ export function runRingTests(test: TestFn, harness: () => Promise<RingHarness>):
     }
   });
 
+  withHarness('opens read-only without writing anything, even when there is a tail to recover', async (h) => {
+    let ring = await h.create(SMALL, { fsync: { mode: 'none' } });
+    for (let i = 1; i <= 3; i++) await ring.append(makeStu(i, false, 100));
+    await ring.flush();
+    await ring.append(makeStu(4, false, 100));
+    await h.crash();
+    let before = new Uint8Array(0);
+    await h.poke('meta', 0, (b) => (before = b.slice()), 16384);
+    ring = await h.reopen({ readOnly: true });
+    const seqs = (await collect(ring, 'meta')).map((e) => e.header.seq);
+    check(seqs.join() === '1,2,3,4', `read-only sees the recovered tail: ${seqs.join()}`);
+    await expectRejects(ring.append(makeStu(5, false, 10)), 'CLOSED', 'append to a read-only ring');
+    await ring.close();
+    let same = false;
+    await h.poke('meta', 0, (b) => (same = eqBytes(b, before)), 16384);
+    check(same, 'device unchanged');
+  });
+
   withHarness('refuses a device that is not a ring, and one of another size, without writing to it', async (h) => {
     let ring = await h.create(SMALL);
     await ring.append(makeStu(1, false, 100));

@@ -1,6 +1,7 @@
 // On-device layout of a ring section (see docs/FORMAT.md):
 //   [0, 4096)  superblock copy A   [4096, 8192) superblock copy B   [8192, size) the record region.
-// Each record: a 24-byte prefix, the STU bytes, zero padding to a multiple of 8.
+// Each record: a 24-byte prefix (magic, length, recSeq, the STU's header checksum, the prefix's own CRC32C),
+// the STU bytes, zero padding to a multiple of 8.
 import { crc32c } from '../stu/crc32c.ts';
 
 export const SUPERBLOCK_SIZE = 4096;
@@ -20,7 +21,16 @@ export interface Prefix {
   magic: number;
   length: number;
   recSeq: number;
+  /**
+   * The STU's header checksum (its bytes 508..512), 0 in a wrap marker. It ties the prefix to the STU behind
+   * it: a write torn right after a new prefix can leave the previous lap's intact STU there.
+   */
+  check: number;
 }
+
+/** The header checksum of the STU at `buf[at]`, as a record prefix repeats it. */
+export const stuCheck = (buf: Uint8Array, at: number): number =>
+  (buf[at + 508] | (buf[at + 509] << 8) | (buf[at + 510] << 16) | (buf[at + 511] << 24)) >>> 0;
 
 export function writePrefix(out: Uint8Array, at: number, p: Prefix): void {
   const v = new DataView(out.buffer, out.byteOffset + at, PREFIX_SIZE);
@@ -28,8 +38,8 @@ export function writePrefix(out: Uint8Array, at: number, p: Prefix): void {
   v.setUint32(4, p.length, true);
   v.setUint32(8, p.recSeq >>> 0, true);
   v.setUint32(12, Math.floor(p.recSeq / 0x1_0000_0000), true);
-  v.setUint32(16, crc32c(out, 0, at, at + 16), true);
-  v.setUint32(20, 0, true);
+  v.setUint32(16, p.check, true);
+  v.setUint32(20, crc32c(out, 0, at, at + 20), true);
 }
 
 /** A prefix whose own checksum holds, or undefined. */
@@ -38,8 +48,8 @@ export function readPrefix(buf: Uint8Array, at: number): Prefix | undefined {
   const v = new DataView(buf.buffer, buf.byteOffset + at, PREFIX_SIZE);
   const magic = v.getUint32(0, true);
   if (magic !== REC_MAGIC && magic !== WRAP_MAGIC) return undefined;
-  if (v.getUint32(16, true) !== crc32c(buf, 0, at, at + 16)) return undefined;
-  return { magic, length: v.getUint32(4, true), recSeq: v.getUint32(8, true) + v.getUint32(12, true) * 0x1_0000_0000 };
+  if (v.getUint32(20, true) !== crc32c(buf, 0, at, at + 20)) return undefined;
+  return { magic, length: v.getUint32(4, true), recSeq: v.getUint32(8, true) + v.getUint32(12, true) * 0x1_0000_0000, check: v.getUint32(16, true) };
 }
 
 export interface Superblock {

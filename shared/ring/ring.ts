@@ -24,6 +24,7 @@ export async function openRing(devices: Record<Section, BlockDevice>, opts: Open
   const sectionOpts = {
     fsync: opts.fsync ?? { mode: 'interval', ms: 50 },
     batchBytes: opts.batchBytes ?? 1 << 20,
+    readOnly: opts.readOnly,
     limits: { maxBody: opts.maxBody },
     onEvict: (locs: Loc[]) => {
       for (const l of listeners) l(locs);

@@ -10,6 +10,7 @@ import {
   PREFIX_SIZE,
   readPrefix,
   REC_MAGIC,
+  stuCheck,
   REGION_START,
   type Superblock,
   SUPERBLOCK_SIZE,
@@ -47,6 +48,7 @@ export interface SectionOptions {
   batchBytes: number;
   limits: DecodeLimits;
   retain?: (loc: Loc) => boolean;
+  readOnly?: boolean;
   onEvict: (locs: Loc[]) => void;
 }
 
@@ -91,8 +93,10 @@ export class RingSection {
     if (!best) {
       if (sbBytes.some((b) => b !== 0)) throw new RingError('BAD_DEVICE', `${this.name} section: both superblocks are damaged or this is not a stateos ring`);
       this.sb = { generation: 0, capacity: this.capacity, tail: 0, tailRecSeq: 1, head: 0, headRecSeq: 1 };
-      await this.writeSuperblock();
-      await this.device.sync();
+      if (!this.opts.readOnly) {
+        await this.writeSuperblock();
+        await this.device.sync();
+      }
       return { recovered: 0, tornBytes: 0, corrupt: [] };
     }
     if (best.capacity !== this.capacity) {
@@ -101,7 +105,7 @@ export class RingSection {
     this.sb = best;
     const result = await this.scan(bodies, visit);
     this.writtenRecSeq = this.nextRecSeq - 1;
-    if (result.recovered > 0 || result.tornBytes > 0 || this.sb.headRecSeq !== this.nextRecSeq) {
+    if (!this.opts.readOnly && (result.recovered > 0 || result.tornBytes > 0 || this.sb.headRecSeq !== this.nextRecSeq)) {
       await this.writeSuperblock();
       await this.device.sync();
     }
@@ -129,26 +133,30 @@ export class RingSection {
         continue;
       }
       if (p && p.recSeq === expect && total <= this.capacity - pos) {
-        const want = bodies ? total : Math.min(total, HEADER_READ);
+        // A record past the checkpoint may be torn anywhere: read it whole even in a headers-only scan.
+        const whole = bodies || !durable;
+        const want = whole ? total : Math.min(total, HEADER_READ);
         const bytes = await reader.get(REGION_START + pos, want);
-        const decoded = bodies
+        const decoded = whole
           ? decodeStu(bytes.subarray(0, PREFIX_SIZE + p.length), PREFIX_SIZE, this.opts.limits)
           : decodeHeader(bytes, PREFIX_SIZE, this.opts.limits);
         const loc: Loc = { section: this.name, recSeq: expect, offset: pos };
-        if (decoded.ok) {
+        const bad = !decoded.ok ? decoded.error.message : stuCheck(bytes, PREFIX_SIZE) !== p.check ? 'record prefix and STU do not match' : undefined;
+        if (decoded.ok && bad === undefined) {
           this.q.push(pos, expect, total, Kind.Record);
           if (!durable) recovered++;
           if (visit) {
             const v = decoded.value;
-            if ('header' in v) visit({ loc, header: v.header, body: v.body.slice() });
-            else visit({ loc, header: v });
+            if (!('header' in v)) visit({ loc, header: v });
+            else if (bodies) visit({ loc, header: v.header, body: v.body.slice() });
+            else visit({ loc, header: v.header });
           }
         } else if (!durable) {
           tornBytes = total; // a record written after the last checkpoint, cut short by a crash
           break;
         } else {
           this.q.push(pos, expect, total, Kind.Corrupt);
-          corrupt.push({ section: this.name, offset: pos, length: total, reason: decoded.error.message });
+          corrupt.push({ section: this.name, offset: pos, length: total, reason: bad ?? 'damaged' });
         }
         expect++;
         pos += total;
@@ -181,7 +189,7 @@ export class RingSection {
   // ---- append ----
 
   append(stu: Uint8Array): Promise<Loc> {
-    if (this.closed) return Promise.reject(new RingError('CLOSED', 'ring is closed'));
+    if (this.closed || this.opts.readOnly) return Promise.reject(new RingError('CLOSED', this.closed ? 'ring is closed' : 'ring is open read-only'));
     if (this.failed) return Promise.reject(this.failed);
     const total = align(PREFIX_SIZE + stu.length);
     if (total > this.capacity) {
@@ -196,7 +204,7 @@ export class RingSection {
     }
     const loc: Loc = { section: this.name, recSeq: this.nextRecSeq++, offset: this.head };
     const rec = new Uint8Array(total);
-    writePrefix(rec, 0, { magic: REC_MAGIC, length: stu.length, recSeq: loc.recSeq });
+    writePrefix(rec, 0, { magic: REC_MAGIC, length: stu.length, recSeq: loc.recSeq, check: stuCheck(stu, 0) });
     rec.set(stu, PREFIX_SIZE);
     this.q.push(loc.offset, loc.recSeq, total, Kind.Record);
     const done = this.enqueue(rec, loc.offset, loc.recSeq);
@@ -218,7 +226,7 @@ export class RingSection {
       } else {
         if (this.capacity - this.head >= PREFIX_SIZE) {
           const marker = new Uint8Array(PREFIX_SIZE);
-          writePrefix(marker, 0, { magic: WRAP_MAGIC, length: 0, recSeq: this.nextRecSeq });
+          writePrefix(marker, 0, { magic: WRAP_MAGIC, length: 0, recSeq: this.nextRecSeq, check: 0 });
           this.q.push(this.head, this.nextRecSeq, PREFIX_SIZE, Kind.Wrap);
           void this.enqueue(marker, this.head, this.nextRecSeq++).catch(() => undefined);
         }
@@ -360,10 +368,10 @@ export class RingSection {
     const p = readPrefix(bytes, 0);
     if (!p || p.recSeq !== loc.recSeq) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: prefix damaged`);
     const d = decodeStu(bytes.subarray(0, PREFIX_SIZE + p.length), PREFIX_SIZE, this.opts.limits);
-    if (!d.ok) {
+    if (!d.ok || stuCheck(bytes, PREFIX_SIZE) !== p.check) {
       const i = this.q.find(loc.recSeq);
       if (i >= 0) this.markCorrupt(i);
-      return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: ${d.error.message}`);
+      return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: ${d.ok ? 'record prefix and STU do not match' : d.error.message}`);
     }
     return { ok: true, value: { header: d.value.header, body: d.value.body } };
   }

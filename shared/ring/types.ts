@@ -76,6 +76,8 @@ export interface RingOptions {
   batchBytes?: number;
   /** A metadata record this returns true for may not be evicted; the append fails with FULL instead. */
   retain?: (loc: Loc) => boolean;
+  /** Open to look only: nothing is written (not even recovery), appends are refused with CLOSED. */
+  readOnly?: boolean;
   maxBody?: number;
 }
 

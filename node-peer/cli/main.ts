@@ -1,0 +1,171 @@
+// The stateos command line.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, isLevel, type Logger } from '../../shared/log.ts';
+import { DEFAULT_DATA_BYTES, DEFAULT_META_BYTES } from '../ring/file-ring.ts';
+import { dump } from './dump.ts';
+import { progressBar } from './progress.ts';
+import { formatSize, parseSize } from './sizes.ts';
+
+const HELP = `stateos: a State OS for the browser and the edge
+
+Usage:
+  stateos ingest FILE [--title T] [--data DIR]   split a media file into STUs (MP4/MOV, WebM/MKV)
+  stateos ls [--data DIR] [--json]               list business objects
+  stateos dump [--data DIR] [--json]             every STU header in the ring, and any corrupt region
+  stateos serve [--data DIR] [--http [HOST:]PORT] [--sample]
+                                                 run a state server (GET /api/health, GET /api/objects)
+  stateos --help | --version
+
+Options:
+  --data DIR          data folder (default ./.stateos)
+  --meta-size SIZE    metadata section of a new ring (default ${formatSize(DEFAULT_META_BYTES)}; e.g. 64M)
+  --data-size SIZE    data section of a new ring (default ${formatSize(DEFAULT_DATA_BYTES)}; e.g. 512M, 8G)
+  --fsync MODE        always | interval (default, 50 ms) | none
+  --http [HOST:]PORT  HTTP listen address (default 127.0.0.1:8080)
+  --sample            ingest the bundled sample clip (public/sample.mp4) if it is not there yet
+  --title T           title of an ingested file (default: the file name)
+  --json              machine-readable output
+  --log-level LEVEL   debug | info | warn (default) | error | silent; JSON lines on stderr
+`;
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  data: { type: 'string', default: './.stateos' },
+  'meta-size': { type: 'string' },
+  'data-size': { type: 'string' },
+  fsync: { type: 'string', default: 'interval' },
+  http: { type: 'string', default: '127.0.0.1:8080' },
+  sample: { type: 'boolean' },
+  title: { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string', default: process.env.STATEOS_LOG ?? 'warn' },
+} as const;
+
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+
+export class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`stateos: ${(e as Error).message}\nRun "stateos --help" for usage.\n`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.help || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (v.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const level = v['log-level'];
+  if (!isLevel(level)) return usage(`--log-level: unknown level "${level}"`);
+  const log = createLogger(level, (line) => process.stderr.write(line + '\n'));
+  try {
+    const common = {
+      dir: resolve(v.data),
+      metaBytes: v['meta-size'] ? parseSize(v['meta-size'], '--meta-size') : undefined,
+      dataBytes: v['data-size'] ? parseSize(v['data-size'], '--data-size') : undefined,
+      fsync: parseFsync(v.fsync),
+      log,
+    };
+    switch (command) {
+      case 'ingest': {
+        if (rest.length !== 1) return usage('ingest takes one FILE');
+        return await ingestCommand(common, rest[0], v.title, v.json === true);
+      }
+      case 'ls':
+        return await lsCommand(common, v.json === true);
+      case 'dump':
+        return await dump(common.dir, v.json === true, (s) => process.stdout.write(s + '\n'));
+      case 'serve':
+        return await serveCommand(common, v.http, v.sample === true, log);
+      case undefined:
+        process.stdout.write(HELP);
+        return 2;
+      default:
+        return usage(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message);
+    const code = (e as { code?: string }).code;
+    process.stderr.write(`stateos: ${code && !(e as Error).message.startsWith(code) ? `${code}: ` : ''}${(e as Error).message}\n`);
+    log.debug('failure', { stack: (e as Error).stack });
+    return 1;
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`stateos: ${message}\nRun "stateos --help" for usage.\n`);
+  return 2;
+}
+
+function parseFsync(mode: string) {
+  if (mode === 'always' || mode === 'none') return { mode } as const;
+  if (mode === 'interval') return { mode, ms: 50 } as const;
+  throw new UsageError(`--fsync: "${mode}" is not always, interval or none`);
+}
+
+export interface CommonOptions {
+  dir: string;
+  metaBytes: number | undefined;
+  dataBytes: number | undefined;
+  fsync: ReturnType<typeof parseFsync>;
+  log: Logger;
+}
+
+async function ingestCommand(common: CommonOptions, file: string, title: string | undefined, json: boolean): Promise<number> {
+  const { StateNode } = await import('../node.ts');
+  const node = await StateNode.open(common);
+  try {
+    const bar = progressBar(`ingest ${file}`);
+    const result = await node.ingestFile(resolve(file), { title, onProgress: (done, total) => bar.update(done, total) });
+    bar.finish(`${result.frames} frames, ${(result.bytes / 1048576).toFixed(1)} MiB as ${result.id}`);
+    if (json) process.stdout.write(JSON.stringify(result) + '\n');
+    else process.stdout.write(`${result.id}\t${result.title}\n`);
+    return 0;
+  } finally {
+    await node.close();
+  }
+}
+
+async function lsCommand(common: CommonOptions, json: boolean): Promise<number> {
+  const { StateNode } = await import('../node.ts');
+  const node = await StateNode.open({ ...common, readOnly: true });
+  try {
+    const objects = node.objects();
+    if (json) process.stdout.write(JSON.stringify(objects, null, 2) + '\n');
+    else for (const o of objects) process.stdout.write(`${o.id}\t${o.type}\t${o.title}\n`);
+    return 0;
+  } finally {
+    await node.close();
+  }
+}
+
+async function serveCommand(common: CommonOptions, http: string, sample: boolean, log: Logger): Promise<number> {
+  const { serve } = await import('../serve.ts');
+  const m = /^(?:(.+):)?(\d+)$/.exec(http);
+  if (!m) throw new UsageError(`--http: "${http}" is not [HOST:]PORT`);
+  const stop = await serve({ ...common, host: m[1] ?? '127.0.0.1', port: Number(m[2]), sample });
+  await new Promise<void>((done) => {
+    const quit = (signal: string) => {
+      log.info('stopping', { signal });
+      stop().then(done, (e: unknown) => {
+        process.stderr.write(`stateos: shutdown failed: ${String(e)}\n`);
+        done();
+      });
+    };
+    process.once('SIGINT', () => quit('SIGINT'));
+    process.once('SIGTERM', () => quit('SIGTERM'));
+  });
+  return 0;
+}

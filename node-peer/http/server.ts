@@ -1,0 +1,66 @@
+// The HTTP face of a state server: the JSON API now; the web app, signaling bootstrap and HLS join it later.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/log.ts';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Exact path, or a prefix ending in '/'. */
+  path: string;
+  handler: Handler;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'access-control-allow-origin': '*',
+  });
+  res.end(text);
+}
+
+export const sendError = (res: ServerResponse, status: number, message: string): void => sendJson(res, status, { error: message });
+
+export function startHttp(routes: Route[], host: string, port: number, log: Logger): Promise<Server> {
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      sendError(res, 400, 'malformed request target');
+      return;
+    }
+    const matches = routes.filter((r) => (r.path.endsWith('/') ? url.pathname.startsWith(r.path) : url.pathname === r.path));
+    if (matches.length === 0) return sendError(res, 404, `no such resource: ${url.pathname}`);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': matches.map((r) => r.method).join(', '), 'access-control-allow-headers': 'content-type, range' });
+      return res.end();
+    }
+    const route = matches.find((r) => r.method === req.method || (req.method === 'HEAD' && r.method === 'GET'));
+    if (!route) {
+      res.setHeader('allow', matches.map((r) => r.method).join(', '));
+      return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
+    }
+    Promise.resolve()
+      .then(() => route.handler(req, res, url))
+      .catch((e: unknown) => {
+        log.error('http handler failed', { path: url.pathname, error: String(e) });
+        if (!res.headersSent) sendError(res, 500, 'internal error');
+        else res.destroy();
+      });
+  });
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy(err);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,235 @@
+// A state server's core on this machine: identity, ring, business-object engine, media time index.
+// Boot: open the ring (metadata read whole, data headers only), restore the object cache snapshot if it
+// agrees with the ring or rebuild it from the metadata STUs, index the frames.
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../shared/log.ts';
+import { mediaApp } from '../shared/media/app.ts';
+import type { IngestProgress, IngestResult } from '../shared/media/ingest.ts';
+import type { MediaMetadata } from '../shared/media/metadata.ts';
+import { mediaStuTypeName, MEDIA_META } from '../shared/media/stu-types.ts';
+import { TimeIndex } from '../shared/media/time-index.ts';
+import type { FsyncPolicy, Loc, Ring, ScanEntry } from '../shared/ring/types.ts';
+import { StateEngine } from '../shared/state/engine.ts';
+import type { BusinessObject } from '../shared/state/types.ts';
+import { decodeStu, isData, Origin, type Stu, stuId } from '../shared/stu/index.ts';
+import { loadIdentity } from './identity.ts';
+import { ingestFile } from './media/ingest-file.ts';
+import { openFileRing } from './ring/file-ring.ts';
+import { lockDir } from './ring/lock.ts';
+
+export interface NodeOptions {
+  dir: string;
+  metaBytes?: number;
+  dataBytes?: number;
+  fsync?: FsyncPolicy;
+  log: Logger;
+  /** Look only: no lock, nothing written (ls, dump while a server runs). */
+  readOnly?: boolean;
+}
+
+/** One entry of `stateos ls` and GET /api/objects. */
+export interface ObjectSummary {
+  id: string;
+  type: string;
+  stuType: number;
+  title: string;
+  owner: string;
+  updated: string;
+  deleted: boolean;
+  media?: { duration: number; container: string; tracks: { index: number; kind: string; codec: string; frames: number }[]; frames: number; bytes: number; localFrames: number };
+}
+
+export interface BootReport {
+  ms: number;
+  snapshot: 'restored' | 'rebuilt' | 'none';
+  metaStus: number;
+  dataStus: number;
+  recovered: number;
+  tornBytes: number;
+  corrupt: number;
+}
+
+const SNAPSHOT = 'objects.snapshot';
+
+export class StateNode {
+  private readonly metaIds = new Map<number, string>();
+
+  private constructor(
+    readonly dir: string,
+    readonly guid: string,
+    readonly ring: Ring,
+    readonly engine: StateEngine,
+    readonly index: TimeIndex,
+    readonly origin: Origin,
+    readonly boot: BootReport,
+    private readonly log: Logger,
+    private readonly unlock: (() => Promise<void>) | undefined,
+  ) {}
+
+  static async open(opts: NodeOptions): Promise<StateNode> {
+    const t0 = performance.now();
+    const unlock = opts.readOnly ? undefined : await lockDir(await ensureDir(opts.dir));
+    try {
+      const identity = await loadIdentity(opts.dir, opts.readOnly);
+      const engine = new StateEngine();
+      engine.register(mediaApp);
+      const index = new TimeIndex();
+      const origin = new Origin(identity.guid);
+      const meta: ScanEntry[] = [];
+      let dataStus = 0;
+      let node: StateNode | undefined;
+      const ring = await openFileRing(opts.dir, {
+        metaBytes: opts.metaBytes,
+        dataBytes: opts.dataBytes,
+        fsync: opts.fsync,
+        readOnly: opts.readOnly,
+        retain: (loc) => node?.retains(loc) ?? true,
+        visit: (e) => {
+          origin.observe(e.header.origin, e.header.seq, e.header.ts);
+          if (e.loc.section === 'meta') meta.push(e);
+          else if (index.addStu(e).ok) dataStus++;
+        },
+      });
+      const snapshot = await restoreOrRebuild(opts.dir, engine, meta, opts.log);
+      const boot: BootReport = {
+        ms: performance.now() - t0,
+        snapshot,
+        metaStus: meta.length,
+        dataStus,
+        recovered: ring.report.recovered,
+        tornBytes: ring.report.tornBytes,
+        corrupt: ring.report.corrupt.length,
+      };
+      node = new StateNode(opts.dir, identity.guid, ring, engine, index, origin, boot, opts.log, unlock);
+      for (const e of meta) node.metaIds.set(e.loc.recSeq, stuId(e.header));
+      for (const o of engine.list(MEDIA_META)) index.addMedia(o.state as MediaMetadata);
+      engine.onChange((ev) => {
+        if (ev.object.type !== MEDIA_META) return;
+        if (ev.kind === 'deleted' || ev.kind === 'removed') index.removeMedia(ev.object.id);
+        else if (ev.object.state) index.addMedia(ev.object.state as MediaMetadata);
+      });
+      index.attach(ring);
+      ring.onEvict((locs) => {
+        for (const l of locs) if (l.section === 'meta') node?.metaIds.delete(l.recSeq);
+      });
+      for (const c of ring.report.corrupt) opts.log.warn('corrupt ring region', { ...c });
+      opts.log.info('booted', { server: identity.guid, ...boot });
+      return node;
+    } catch (e) {
+      await unlock?.();
+      throw e;
+    }
+  }
+
+  /** A metadata record may be overwritten only once a summary supersedes it. */
+  private retains(loc: Loc): boolean {
+    const id = this.metaIds.get(loc.recSeq);
+    return id !== undefined && !this.engine.isSuperseded(id);
+  }
+
+  /** Stores an STU made here or received, and applies it when it is metadata. */
+  async store(bytes: Uint8Array): Promise<Loc> {
+    const d = decodeStu(bytes);
+    if (!d.ok) throw d.error;
+    const loc = await this.ring.append(bytes);
+    this.origin.observe(d.value.header.origin, d.value.header.seq, d.value.header.ts);
+    if (!isData(d.value.header)) {
+      this.metaIds.set(loc.recSeq, stuId(d.value.header));
+      this.engine.ingest({ header: d.value.header, body: d.value.body.slice() } satisfies Stu);
+    }
+    return loc;
+  }
+
+  async ingestFile(path: string, opts: { title?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<IngestResult> {
+    const result = await ingestFile(path, {
+      origin: this.origin,
+      ring: { append: (stu: Uint8Array) => this.store(stu) },
+      index: this.index,
+      title: opts.title,
+      onProgress: (p: IngestProgress) => opts.onProgress?.(p.bytesRead, p.total),
+    });
+    await this.ring.flush();
+    this.log.info('ingested', { id: result.id, title: result.title, frames: result.frames, bytes: result.bytes });
+    return result;
+  }
+
+  /** Ingests the bundled sample unless a media object of the same title and size is already here. */
+  async ensureSample(path: string): Promise<string> {
+    const size = (await stat(path)).size;
+    const title = 'stateos sample clip';
+    const have = this.engine.list(MEDIA_META).find((o) => {
+      const m = o.state as MediaMetadata | undefined;
+      return m?.title === title && m.size === size;
+    });
+    if (have) return have.id;
+    return (await this.ingestFile(path, { title })).id;
+  }
+
+  objects(): ObjectSummary[] {
+    return this.engine.list().map((o) => this.summary(o));
+  }
+
+  private summary(o: BusinessObject): ObjectSummary {
+    const base = {
+      id: o.id,
+      type: typeName(o.type),
+      stuType: o.type,
+      title: '',
+      owner: o.owner,
+      updated: new Date(Number(o.ts >> 16n)).toISOString(),
+      deleted: o.deleted,
+    };
+    if (o.type !== MEDIA_META || !o.state) return base;
+    const m = o.state as MediaMetadata;
+    return {
+      ...base,
+      title: m.title,
+      media: {
+        duration: m.duration,
+        container: m.container,
+        tracks: m.tracks.map((t) => ({ index: t.index, kind: t.kind, codec: t.codec, frames: t.frames })),
+        frames: m.frames,
+        bytes: m.bytes,
+        localFrames: this.localFrames(m),
+      },
+    };
+  }
+
+  private localFrames(m: MediaMetadata): number {
+    return m.tracks.reduce((n, t) => n + this.index.held(m.id, t.index), 0);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.unlock) return void (await this.ring.close());
+      await this.ring.close();
+      const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
+      await writeFile(tmp, this.engine.snapshot());
+      await rename(tmp, join(this.dir, SNAPSHOT));
+    } finally {
+      await this.unlock?.();
+    }
+  }
+}
+
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+async function restoreOrRebuild(dir: string, engine: StateEngine, meta: ScanEntry[], log: Logger): Promise<BootReport['snapshot']> {
+  const bytes = await readFile(join(dir, SNAPSHOT)).catch(() => undefined);
+  if (bytes) {
+    const r = engine.restore(new Uint8Array(bytes), meta.map((e) => stuId(e.header)));
+    if (r.ok) return 'restored';
+    log.warn('object cache snapshot not used; rebuilding from the ring', { reason: r.error.message });
+  }
+  engine.ingestAll(meta.map((e) => ({ header: e.header, body: e.body ?? new Uint8Array(0) })));
+  return bytes ? 'rebuilt' : 'none';
+}
+
+function typeName(t: number): string {
+  const n = mediaStuTypeName(t);
+  return n === 'MEDIA_META' ? 'media' : n ? n.toLowerCase() : `0x${t.toString(16).padStart(4, '0')}`;
+}
