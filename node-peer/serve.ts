@@ -29,6 +29,7 @@ export function apiRoutes(node: StateNode): Route[] {
           objects: node.objects().length,
           ring: node.ring.stats(),
           corrupt: node.ring.report.corrupt.length,
+          boot: node.boot,
         }),
     },
     { method: 'GET', path: '/api/objects', handler: (_req, res) => sendJson(res, 200, node.objects()) },

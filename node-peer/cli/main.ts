@@ -7,6 +7,7 @@ import { DEFAULT_DATA_BYTES, DEFAULT_META_BYTES } from '../ring/file-ring.ts';
 import { dump } from './dump.ts';
 import { progressBar } from './progress.ts';
 import { formatSize, parseSize } from './sizes.ts';
+import { UsageError } from './usage.ts';
 
 const HELP = `stateos: a State OS for the browser and the edge
 
@@ -47,7 +48,6 @@ const options = {
 export const packageVersion = (): string =>
   (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 
-export class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
