@@ -78,13 +78,13 @@ export class StateNode {
       const origin = new Origin(identity.guid);
       const meta: ScanEntry[] = [];
       let dataStus = 0;
-      let node: StateNode | undefined;
+      const late: { node?: StateNode } = {}; // the ring's retain policy asks the node, which exists once the ring does
       const ring = await openFileRing(opts.dir, {
         metaBytes: opts.metaBytes,
         dataBytes: opts.dataBytes,
         fsync: opts.fsync,
         readOnly: opts.readOnly,
-        retain: (loc) => node?.retains(loc) ?? true,
+        retain: (loc) => late.node?.retains(loc) ?? true,
         visit: (e) => {
           origin.observe(e.header.origin, e.header.seq, e.header.ts);
           if (e.loc.section === 'meta') meta.push(e);
@@ -101,7 +101,8 @@ export class StateNode {
         tornBytes: ring.report.tornBytes,
         corrupt: ring.report.corrupt.length,
       };
-      node = new StateNode(opts.dir, identity.guid, ring, engine, index, origin, boot, opts.log, unlock);
+      const node = new StateNode(opts.dir, identity.guid, ring, engine, index, origin, boot, opts.log, unlock);
+      late.node = node;
       for (const e of meta) node.metaIds.set(e.loc.recSeq, stuId(e.header));
       for (const o of engine.list(MEDIA_META)) index.addMedia(o.state as MediaMetadata);
       engine.onChange((ev) => {
@@ -111,7 +112,7 @@ export class StateNode {
       });
       index.attach(ring);
       ring.onEvict((locs) => {
-        for (const l of locs) if (l.section === 'meta') node?.metaIds.delete(l.recSeq);
+        for (const l of locs) if (l.section === 'meta') node.metaIds.delete(l.recSeq);
       });
       for (const c of ring.report.corrupt) opts.log.warn('corrupt ring region', { ...c });
       opts.log.info('booted', { server: identity.guid, ...boot });

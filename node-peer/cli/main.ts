@@ -125,12 +125,13 @@ export interface CommonOptions {
 
 async function ingestCommand(common: CommonOptions, file: string, title: string | undefined, json: boolean): Promise<number> {
   const { StateNode } = await import('../node.ts');
+  const { ingestSummary } = await import('../media/ingest-file.ts');
   const node = await StateNode.open(common);
   try {
     const bar = progressBar(`ingest ${file}`);
     const result = await node.ingestFile(resolve(file), { title, onProgress: (done, total) => bar.update(done, total) });
     bar.finish(`${result.frames} frames, ${(result.bytes / 1048576).toFixed(1)} MiB as ${result.id}`);
-    if (json) process.stdout.write(JSON.stringify(result) + '\n');
+    if (json) process.stdout.write(JSON.stringify(ingestSummary(result)) + '\n');
     else process.stdout.write(`${result.id}\t${result.title}\n`);
     return 0;
   } finally {
