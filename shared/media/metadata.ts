@@ -5,7 +5,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Result } from '../stu/errors.ts';
 import { type Guid, isGuid } from '../stu/guid.ts';
-import { fromBase64, toBase64 } from './base64.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import type { CodecConfig, ConfigFormat, TrackKind } from './demux/types.ts';
 import { CONFIG_FORMATS } from './demux/types.ts';
 import { MediaError } from './errors.ts';

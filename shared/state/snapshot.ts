@@ -1,7 +1,7 @@
 // The object-cache snapshot: a 16-byte envelope (magic, version, length, CRC32C) around a JSON payload.
 // Layout and the validation rule are in docs/STATE.md. Every decoding failure is a typed SnapshotError.
 import { crc32c, decodeStu, isGuid, ok, type Guid, type Result, reencodeStu, type Stu, stuId } from '../stu/index.ts';
-import { fromBase64, toBase64 } from './base64.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import type { CachedView } from './chain.ts';
 import { SnapshotError, snapshotFail } from './errors.ts';
 import type { Conflict, RejectCode } from './types.ts';

@@ -133,3 +133,21 @@ async function rawRequest(url: string, text: string): Promise<string> {
     sock.on('close', () => resolve(got));
   });
 }
+
+
+describe('npm start (serve --sample)', () => {
+  it('ingests the bundled sample once, however often it starts', async () => {
+    const data = join(tmp, 'sample');
+    for (let run = 0; run < 2; run++) {
+      const s = await serve(['--data', data, '--sample']);
+      try {
+        const objects = (await (await fetch(`${s.url}/api/objects`)).json()) as { title: string; media: { duration: number; frames: number } }[];
+        expect(objects).toHaveLength(1);
+        expect(objects[0].title).toBe('stateos sample clip');
+        expect(objects[0].media.duration).toBeGreaterThan(15);
+      } finally {
+        expect(await s.stop()).toBe(0);
+      }
+    }
+  });
+});

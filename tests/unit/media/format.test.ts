@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../../../shared/media/base64.ts';
+import { fromBase64, toBase64 } from '../../../shared/util/base64.ts';
 import { decodeFrameExt, encodeFrameExt, type FrameFields, FrameOff, isFrameHeader } from '../../../shared/media/frame.ts';
 import { buildMetadataXml, encodeMetadata, type MediaMetadata, parseMetadata } from '../../../shared/media/metadata.ts';
 import { FRAME, MEDIA_META, mediaStuTypeName, MediaStuType } from '../../../shared/media/stu-types.ts';
