@@ -12,7 +12,7 @@ import { TimeIndex } from '../shared/media/time-index.ts';
 import type { FsyncPolicy, Loc, Ring, ScanEntry } from '../shared/ring/types.ts';
 import { StateEngine } from '../shared/state/engine.ts';
 import type { BusinessObject } from '../shared/state/types.ts';
-import { decodeStu, isData, Origin, type Stu, stuId } from '../shared/stu/index.ts';
+import { decodeHeader, decodeStu, HEADER_SIZE, isData, Origin, type Stu, stuId } from '../shared/stu/index.ts';
 import { loadIdentity } from './identity.ts';
 import { ingestFile } from './media/ingest-file.ts';
 import { openFileRing } from './ring/file-ring.ts';
@@ -129,15 +129,19 @@ export class StateNode {
     return id !== undefined && !this.engine.isSuperseded(id);
   }
 
-  /** Stores an STU made here or received, and applies it when it is metadata. */
-  async store(bytes: Uint8Array): Promise<Loc> {
-    const d = decodeStu(bytes);
+  /**
+   * Stores an STU and applies it when it is metadata. Bytes from elsewhere are checked whole; an STU this
+   * server just encoded (`made`) skips the second body checksum.
+   */
+  async store(bytes: Uint8Array, made = false): Promise<Loc> {
+    const d = made ? decodeHeader(bytes) : decodeStu(bytes);
     if (!d.ok) throw d.error;
+    const header = 'header' in d.value ? d.value.header : d.value;
     const loc = await this.ring.append(bytes);
-    this.origin.observe(d.value.header.origin, d.value.header.seq, d.value.header.ts);
-    if (!isData(d.value.header)) {
-      this.metaIds.set(loc.recSeq, stuId(d.value.header));
-      this.engine.ingest({ header: d.value.header, body: d.value.body.slice() } satisfies Stu);
+    this.origin.observe(header.origin, header.seq, header.ts);
+    if (!isData(header)) {
+      this.metaIds.set(loc.recSeq, stuId(header));
+      this.engine.ingest({ header, body: bytes.slice(HEADER_SIZE, HEADER_SIZE + header.bodySize) } satisfies Stu);
     }
     return loc;
   }
@@ -145,7 +149,7 @@ export class StateNode {
   async ingestFile(path: string, opts: { title?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<IngestResult> {
     const result = await ingestFile(path, {
       origin: this.origin,
-      ring: { append: (stu: Uint8Array) => this.store(stu) },
+      ring: { append: (stu: Uint8Array) => this.store(stu, true) },
       index: this.index,
       title: opts.title,
       onProgress: (p: IngestProgress) => opts.onProgress?.(p.bytesRead, p.total),
