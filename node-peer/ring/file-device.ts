@@ -26,7 +26,10 @@ export class FileDevice implements BlockDevice {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const len = Math.max(0, Math.min(length, this.size - offset));
-    const buf = new Uint8Array(len);
+    // Not zero-filled (a boot scan reads gigabytes); only the bytes read are ever exposed. A plain
+    // Uint8Array, not a Buffer: Buffer#slice does not copy.
+    const raw = Buffer.allocUnsafeSlow(len);
+    const buf = new Uint8Array(raw.buffer, raw.byteOffset, len);
     let got = 0;
     while (got < len) {
       const { bytesRead } = await this.fh.read(buf, got, len - got, offset + got);

@@ -31,6 +31,12 @@ import { WindowReader } from './window.ts';
 
 const MIN_REGION = 4096;
 const HEADER_READ = PREFIX_SIZE + 512;
+/**
+ * Read-ahead of a headers-only scan. Each device read costs a round trip (tens of microseconds in Node), and
+ * headers are found one after another, so small reads make a boot scan slower than reading every byte; a
+ * window of 256 KiB serves the headers of many frames per read and still skips the bodies of larger ones.
+ */
+const HEADERS_WINDOW = 256 * 1024;
 
 interface Batch {
   offset: number;
@@ -67,7 +73,15 @@ export class RingSection {
   private open: Batch | undefined;
   private readonly sealed: Batch[] = [];
   private writing: Promise<void> | undefined;
+  /** Callers waiting for records up to `recSeq` to be written (flush, read, scan). */
+  private readonly writeWaiters: { recSeq: number; resolve: () => void }[] = [];
+  /** The checkpoint started last: it covers every record written when it started. */
+  private checkpointing: Promise<void> | undefined;
   private writtenRecSeq = 0;
+  /** tailRecSeq of the last superblock known to be on disk: bytes before that tail may be overwritten. */
+  private durableTailRecSeq = 0;
+  /** Where the record after `writtenRecSeq` starts. */
+  private writtenHead = 0;
   private dirty = false;
   private failed: unknown;
   private closed = false;
@@ -93,6 +107,7 @@ export class RingSection {
     if (!best) {
       if (sbBytes.some((b) => b !== 0)) throw new RingError('BAD_DEVICE', `${this.name} section: both superblocks are damaged or this is not a stateos ring`);
       this.sb = { generation: 0, capacity: this.capacity, tail: 0, tailRecSeq: 1, head: 0, headRecSeq: 1 };
+      this.durableTailRecSeq = 1;
       if (!this.opts.readOnly) {
         await this.writeSuperblock();
         await this.device.sync();
@@ -103,9 +118,15 @@ export class RingSection {
       throw new RingError('BAD_DEVICE', `${this.name} section holds a ring of ${best.capacity} bytes, opened as ${this.capacity}`);
     }
     this.sb = best;
+    this.durableTailRecSeq = best.tailRecSeq;
     const result = await this.scan(bodies, visit);
     this.writtenRecSeq = this.nextRecSeq - 1;
+    this.writtenHead = this.head;
     if (!this.opts.readOnly && (result.recovered > 0 || result.tornBytes > 0 || this.sb.headRecSeq !== this.nextRecSeq)) {
+      // Recovered records were read whole and found intact: once synced, the checkpoint covers them.
+      await this.device.sync();
+      this.sb.head = this.head;
+      this.sb.headRecSeq = this.nextRecSeq;
       await this.writeSuperblock();
       await this.device.sync();
     }
@@ -113,7 +134,7 @@ export class RingSection {
   }
 
   private async scan(bodies: boolean, visit?: (e: ScanEntry) => void): Promise<SectionOpenResult> {
-    const reader = new WindowReader(this.device, bodies ? 1 << 20 : 4096);
+    const reader = new WindowReader(this.device, bodies ? 1 << 20 : HEADERS_WINDOW);
     const corrupt: CorruptRegion[] = [];
     let recovered = 0;
     let tornBytes = 0;
@@ -292,16 +313,22 @@ export class RingSection {
       if (!b) return;
       try {
         if (this.failed) throw this.failed;
-        if (b.tailRecSeq > this.sb.tailRecSeq) {
-          // Evictions: checkpoint the new tail before overwriting what it no longer covers.
-          this.sb.tail = b.tail;
-          this.sb.tailRecSeq = b.tailRecSeq;
+        if (b.tailRecSeq > this.durableTailRecSeq) {
+          // Evictions: checkpoint the new tail before overwriting what it no longer covers. A checkpoint may
+          // have put an even newer tail in the superblock already, but until its sync is done it does not count.
+          if (b.tailRecSeq > this.sb.tailRecSeq) {
+            this.sb.tail = b.tail;
+            this.sb.tailRecSeq = b.tailRecSeq;
+          }
+          const tailRecSeq = this.sb.tailRecSeq;
           await this.writeSuperblock();
           if (this.opts.fsync.mode !== 'none') await this.device.sync();
+          this.durableTailRecSeq = Math.max(this.durableTailRecSeq, tailRecSeq);
         }
         const buf = b.parts.length === 1 ? b.parts[0] : concat(b.parts, b.bytes);
         await this.device.write(REGION_START + b.offset, buf);
         this.writtenRecSeq = b.lastRecSeq;
+        this.writtenHead = b.offset + b.bytes;
         this.dirty = true;
         if (this.opts.fsync.mode === 'always') await this.checkpoint();
         else if (this.opts.fsync.mode === 'interval') this.schedule(this.opts.fsync.ms);
@@ -309,6 +336,28 @@ export class RingSection {
       } catch (e) {
         this.failed ??= e;
         for (const w of b.waiters) w.reject(e);
+      }
+      this.wakeWriteWaiters();
+    }
+  }
+
+  /**
+   * Resolves once every record up to `recSeq` is written (or writing failed). Appends made meanwhile do not
+   * delay it: under a steady stream of appends the queue is never empty.
+   */
+  private writtenUpTo(recSeq: number): Promise<void> {
+    recSeq = Math.min(recSeq, this.nextRecSeq - 1); // a record never appended will never be written
+    if (this.writtenRecSeq >= recSeq || this.failed) return Promise.resolve();
+    this.kick();
+    return new Promise((resolve) => this.writeWaiters.push({ recSeq, resolve }));
+  }
+
+  private wakeWriteWaiters(): void {
+    for (let i = this.writeWaiters.length - 1; i >= 0; i--) {
+      const w = this.writeWaiters[i];
+      if (this.failed || this.writtenRecSeq >= w.recSeq) {
+        this.writeWaiters.splice(i, 1);
+        w.resolve();
       }
     }
   }
@@ -325,17 +374,36 @@ export class RingSection {
   }
 
   /** Sync written records, then record the head in the superblock. */
-  private async checkpoint(): Promise<void> {
-    if (!this.dirty) return;
+  private checkpoint(): Promise<void> {
+    // Nothing new written: the checkpoint under way (if any) covers everything, so wait for it.
+    if (!this.dirty) return this.checkpointing ?? Promise.resolve();
     this.dirty = false;
+    const p = this.writeCheckpoint();
+    this.checkpointing = p;
+    const done = () => {
+      if (this.checkpointing === p) this.checkpointing = undefined;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async writeCheckpoint(): Promise<void> {
+    // The head this sync covers: records written while it runs wait for the next checkpoint.
+    const head = this.writtenHead;
+    const headRecSeq = this.writtenRecSeq + 1;
     await this.device.sync();
     const { tail, tailRecSeq } = this.tailNow();
-    this.sb.tail = tail;
-    this.sb.tailRecSeq = Math.min(tailRecSeq, this.writtenRecSeq + 1);
-    this.sb.head = this.head;
-    this.sb.headRecSeq = this.writtenRecSeq + 1;
+    // A tail past the head (everything written since evicted) keeps the superblock's own, consistent tail.
+    if (tailRecSeq <= headRecSeq) {
+      this.sb.tail = tail;
+      this.sb.tailRecSeq = tailRecSeq;
+    }
+    this.sb.head = head;
+    this.sb.headRecSeq = headRecSeq;
+    const written = this.sb.tailRecSeq;
     await this.writeSuperblock();
     await this.device.sync();
+    this.durableTailRecSeq = Math.max(this.durableTailRecSeq, written);
   }
 
   private async writeSuperblock(): Promise<void> {
@@ -345,10 +413,7 @@ export class RingSection {
   }
 
   async flush(): Promise<void> {
-    while (this.writing || this.open || this.sealed.length) {
-      this.kick();
-      await this.writing;
-    }
+    await this.writtenUpTo(this.nextRecSeq - 1);
     if (this.failed) throw this.failed;
     await this.checkpoint();
   }
@@ -356,7 +421,7 @@ export class RingSection {
   // ---- read ----
 
   async read(loc: Loc): Promise<Result<Stu, RingError>> {
-    if (loc.recSeq > this.writtenRecSeq) await this.flushWrites();
+    if (loc.recSeq > this.writtenRecSeq) await this.writtenUpTo(loc.recSeq);
     const i = this.q.find(loc.recSeq);
     if (i < 0 || this.q.offsetAt(i) !== loc.offset) return err('EVICTED', `${this.name} record ${loc.recSeq} is no longer in the ring`);
     if (this.q.kindAt(i) === Kind.Corrupt) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset} is damaged`);
@@ -380,19 +445,14 @@ export class RingSection {
     this.q.setKind(i, Kind.Corrupt);
   }
 
-  private async flushWrites(): Promise<void> {
-    while (this.writing || this.open || this.sealed.length) {
-      this.kick();
-      await this.writing;
-    }
-  }
-
   async *records(bodies: boolean): AsyncGenerator<ScanEntry> {
-    await this.flushWrites();
-    const reader = new WindowReader(this.device, bodies ? 1 << 20 : 4096);
+    const upTo = this.nextRecSeq - 1;
+    await this.writtenUpTo(upTo);
+    const reader = new WindowReader(this.device, bodies ? 1 << 20 : HEADERS_WINDOW);
     if (this.q.length === 0) return;
     const first = this.q.recSeqAt(0);
-    const last = this.q.recSeqAt(this.q.length - 1);
+    // Records appended since are not written yet: the scan ends where it was asked.
+    const last = Math.min(this.q.recSeqAt(this.q.length - 1), upTo);
     for (let s = first; s <= last; s++) {
       const i = this.q.find(s);
       if (i < 0 || this.q.kindAt(i) !== Kind.Record) continue;
@@ -419,10 +479,10 @@ export class RingSection {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closed = true; // no appends from here on, so the flush covers every one
     try {
       await this.flush();
     } finally {
-      this.closed = true;
       if (this.timer) clearTimeout(this.timer);
       await this.device.close();
     }
