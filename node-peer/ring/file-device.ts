@@ -48,6 +48,19 @@ export class FileDevice implements BlockDevice {
     }
   }
 
+  async writev(offset: number, parts: readonly Uint8Array[]): Promise<void> {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (offset < 0 || offset + total > this.size) throw new RangeError(`write of ${total} at ${offset} is outside ${this.path}`);
+    let list = parts;
+    let at = offset;
+    while (list.length) {
+      const { bytesWritten } = await this.fh.writev(list as Uint8Array[], at);
+      at += bytesWritten;
+      list = rest(list, bytesWritten);
+    }
+  }
+
   async sync(): Promise<void> {
     await this.fh.datasync();
   }
@@ -55,4 +68,12 @@ export class FileDevice implements BlockDevice {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** What is left of `parts` after the first `n` bytes (a short writev). */
+function rest(parts: readonly Uint8Array[], n: number): readonly Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i].length) n -= parts[i++].length;
+  if (i === parts.length) return [];
+  return n ? [parts[i].subarray(n), ...parts.slice(i + 1)] : parts.slice(i);
 }

@@ -1,5 +1,5 @@
 // A Ring made of two sections, each on its own BlockDevice.
-import { decodeHeader, isData } from '../stu/header.ts';
+import { checkHeader, Flag } from '../stu/header.ts';
 import type { Result, Stu } from '../stu/index.ts';
 import { RingSection } from './section.ts';
 import {
@@ -57,12 +57,12 @@ class SectionedRing implements Ring {
   }
 
   append(stu: Uint8Array): Promise<Loc> {
-    const h = decodeHeader(stu, 0, { maxBody: this.maxBody });
+    const h = checkHeader(stu, 0, { maxBody: this.maxBody });
     if (!h.ok) return Promise.reject(h.error);
     if (stu.length !== 512 + h.value.bodySize) {
       return Promise.reject(new RingError('CORRUPT', `STU is ${stu.length} bytes, its header says ${512 + h.value.bodySize}`));
     }
-    return (isData(h.value) ? this.data : this.meta).append(stu);
+    return (h.value.flags & Flag.DATA ? this.data : this.meta).append(stu);
   }
 
   read(loc: Loc): Promise<Result<Stu, RingError>> {

@@ -31,6 +31,9 @@ import { WindowReader } from './window.ts';
 
 const MIN_REGION = 4096;
 const HEADER_READ = PREFIX_SIZE + 512;
+/** Parts of one gathered write (IOV_MAX is 1024 on Linux). */
+const MAX_PARTS = 900;
+const ZEROS = new Uint8Array(8);
 /**
  * Read-ahead of a headers-only scan. Each device read costs a round trip (tens of microseconds in Node), and
  * headers are found one after another, so small reads make a boot scan slower than reading every byte; a
@@ -46,7 +49,7 @@ interface Batch {
   /** Tail after the evictions this batch needs: must be on disk before the batch overwrites them. */
   tail: number;
   tailRecSeq: number;
-  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  waiters: { resolve: (loc: Loc) => void; reject: (e: unknown) => void; loc: Loc }[];
 }
 
 export interface SectionOptions {
@@ -224,15 +227,16 @@ export class RingSection {
       return Promise.reject(e);
     }
     const loc: Loc = { section: this.name, recSeq: this.nextRecSeq++, offset: this.head };
-    const rec = new Uint8Array(total);
-    writePrefix(rec, 0, { magic: REC_MAGIC, length: stu.length, recSeq: loc.recSeq, check: stuCheck(stu, 0) });
-    rec.set(stu, PREFIX_SIZE);
+    // The record goes out as three parts, without copying the STU: prefix, the caller's bytes, padding.
+    const prefix = new Uint8Array(PREFIX_SIZE);
+    writePrefix(prefix, 0, { magic: REC_MAGIC, length: stu.length, recSeq: loc.recSeq, check: stuCheck(stu, 0) });
+    const pad = total - PREFIX_SIZE - stu.length;
     this.q.push(loc.offset, loc.recSeq, total, Kind.Record);
-    const done = this.enqueue(rec, loc.offset, loc.recSeq);
+    const done = this.enqueue(pad ? [prefix, stu, ZEROS.subarray(0, pad)] : [prefix, stu], total, loc);
     this.head += total;
     this.appended++;
     if (evicted.length) this.opts.onEvict(evicted);
-    return done.then(() => loc);
+    return done;
   }
 
   /** Evicts oldest records (and wraps) until `total` bytes fit at the head. */
@@ -249,7 +253,8 @@ export class RingSection {
           const marker = new Uint8Array(PREFIX_SIZE);
           writePrefix(marker, 0, { magic: WRAP_MAGIC, length: 0, recSeq: this.nextRecSeq, check: 0 });
           this.q.push(this.head, this.nextRecSeq, PREFIX_SIZE, Kind.Wrap);
-          void this.enqueue(marker, this.head, this.nextRecSeq++).catch(() => undefined);
+          // Nobody waits on the marker: a failed write also fails (and rejects) the records after it.
+          this.enqueue([marker], PREFIX_SIZE, { section: this.name, recSeq: this.nextRecSeq++, offset: this.head }).catch(() => undefined);
         }
         this.head = 0;
       }
@@ -273,22 +278,24 @@ export class RingSection {
     return this.q.length ? { tail: this.q.offsetAt(0), tailRecSeq: this.q.recSeqAt(0) } : { tail: this.head, tailRecSeq: this.nextRecSeq };
   }
 
-  private enqueue(bytes: Uint8Array, offset: number, recSeq: number): Promise<void> {
+  private enqueue(parts: Uint8Array[], size: number, loc: Loc): Promise<Loc> {
     let b = this.open;
-    if (b && (b.offset + b.bytes !== offset || b.bytes >= this.opts.batchBytes)) {
+    if (b && (b.offset + b.bytes !== loc.offset || b.bytes >= this.opts.batchBytes || b.parts.length > MAX_PARTS)) {
       this.sealed.push(b);
       b = undefined;
     }
     if (!b) {
-      b = { offset, parts: [], bytes: 0, lastRecSeq: recSeq, tail: 0, tailRecSeq: 0, waiters: [] };
+      b = { offset: loc.offset, parts: [], bytes: 0, lastRecSeq: loc.recSeq, tail: 0, tailRecSeq: 0, waiters: [] };
       this.open = b;
     }
-    b.parts.push(bytes);
-    b.bytes += bytes.length;
-    b.lastRecSeq = recSeq;
-    Object.assign(b, this.tailNow());
+    b.parts.push(...parts);
+    b.bytes += size;
+    b.lastRecSeq = loc.recSeq;
+    const { tail, tailRecSeq } = this.tailNow();
+    b.tail = tail;
+    b.tailRecSeq = tailRecSeq;
     const batch = b;
-    const p = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const p = new Promise<Loc>((resolve, reject) => batch.waiters.push({ resolve, reject, loc }));
     this.kick();
     return p;
   }
@@ -325,14 +332,14 @@ export class RingSection {
           if (this.opts.fsync.mode !== 'none') await this.device.sync();
           this.durableTailRecSeq = Math.max(this.durableTailRecSeq, tailRecSeq);
         }
-        const buf = b.parts.length === 1 ? b.parts[0] : concat(b.parts, b.bytes);
-        await this.device.write(REGION_START + b.offset, buf);
+        if (this.device.writev && b.parts.length > 1) await this.device.writev(REGION_START + b.offset, b.parts);
+        else await this.device.write(REGION_START + b.offset, b.parts.length === 1 ? b.parts[0] : concat(b.parts, b.bytes));
         this.writtenRecSeq = b.lastRecSeq;
         this.writtenHead = b.offset + b.bytes;
         this.dirty = true;
         if (this.opts.fsync.mode === 'always') await this.checkpoint();
         else if (this.opts.fsync.mode === 'interval') this.schedule(this.opts.fsync.ms);
-        for (const w of b.waiters) w.resolve();
+        for (const w of b.waiters) w.resolve(w.loc);
       } catch (e) {
         this.failed ??= e;
         for (const w of b.waiters) w.reject(e);

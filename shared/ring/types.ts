@@ -18,6 +18,8 @@ export interface BlockDevice {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
   write(offset: number, data: Uint8Array): Promise<void>;
+  /** Optional gathered write of consecutive parts (one syscall in Node); otherwise they are joined first. */
+  writev?(offset: number, parts: readonly Uint8Array[]): Promise<void>;
   /** Makes every completed write durable. */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -93,7 +95,8 @@ export interface SectionStats {
 
 export interface Ring {
   readonly report: OpenReport;
-  /** Append one encoded STU (header and body). The section comes from the DATA flag. */
+  /** Append one encoded STU (header and body). The section comes from the DATA flag. The ring keeps
+   *  a reference to `stu` until it is written: do not change those bytes. */
   append(stu: Uint8Array): Promise<Loc>;
   read(loc: Loc): Promise<Result<Stu, RingError>>;
   /** Every live record, oldest first. Data records are read headers-only unless `bodies` is set. */

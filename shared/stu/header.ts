@@ -127,8 +127,17 @@ export function reencodeStu(stu: Stu): Uint8Array {
   return out;
 }
 
-/** Decodes the 512-byte header at `buf[at]`. Untrusted bytes: every failure is a typed error. */
-export function decodeHeader(buf: Uint8Array, at = 0, limits: DecodeLimits = {}): Result<StuHeader> {
+export interface HeaderFacts {
+  flags: number;
+  bodySize: number;
+  seq: number;
+  ts: Hlc;
+  prevTs: Hlc;
+  view: DataView;
+}
+
+/** Every check of decodeHeader, without building the header: what a ring needs to file an STU. */
+export function checkHeader(buf: Uint8Array, at = 0, limits: DecodeLimits = {}): Result<HeaderFacts> {
   if (!(buf instanceof Uint8Array) || at < 0 || buf.length - at < HEADER_SIZE) {
     return fail('TRUNCATED', `need ${HEADER_SIZE} header bytes, have ${Math.max(0, (buf?.length ?? 0) - at)}`, at);
   }
@@ -157,6 +166,14 @@ export function decodeHeader(buf: Uint8Array, at = 0, limits: DecodeLimits = {})
   for (let i = at + Off.reserved2; i < at + Off.headerCrc; i++) {
     if (buf[i] !== 0) return fail('BAD_FIELD', 'reserved bytes are not zero', i);
   }
+  return ok({ flags, bodySize, seq, ts, prevTs, view: v });
+}
+
+/** Decodes the 512-byte header at `buf[at]`. Untrusted bytes: every failure is a typed error. */
+export function decodeHeader(buf: Uint8Array, at = 0, limits: DecodeLimits = {}): Result<StuHeader> {
+  const c = checkHeader(buf, at, limits);
+  if (!c.ok) return c;
+  const { flags, bodySize, seq, ts, prevTs, view: v } = c.value;
   return ok({
     flags,
     type: v.getUint32(Off.type, true),
