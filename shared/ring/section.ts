@@ -35,11 +35,12 @@ const HEADER_READ = PREFIX_SIZE + 512;
 const MAX_PARTS = 900;
 const ZEROS = new Uint8Array(8);
 /**
- * Read-ahead of a headers-only scan. Each device read costs a round trip (tens of microseconds in Node), and
- * headers are found one after another, so small reads make a boot scan slower than reading every byte; a
- * window of 256 KiB serves the headers of many frames per read and still skips the bodies of larger ones.
+ * Read-ahead of a headers-only scan. Each device read costs a round trip (tens of microseconds in Node) and
+ * headers are found one after another, so a scan of frames of tens of KiB is fastest reading big windows
+ * (measured: 4 KiB windows 2.7x slower than 256 KiB, 1 MiB another 1.2x faster); frames larger than the
+ * window are still skipped over.
  */
-const HEADERS_WINDOW = 256 * 1024;
+const HEADERS_WINDOW = 1 << 20;
 
 interface Batch {
   offset: number;
