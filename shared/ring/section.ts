@@ -134,6 +134,12 @@ export class RingSection {
       await this.writeSuperblock();
       await this.device.sync();
     }
+    if (!this.opts.readOnly && copies.some((c) => c === undefined)) {
+      // One copy was damaged: write both again, so the ring survives the loss of either one next time.
+      await this.writeSuperblock();
+      await this.writeSuperblock();
+      await this.device.sync();
+    }
     return result;
   }
 
