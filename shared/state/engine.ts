@@ -2,7 +2,7 @@
 // Pure and synchronous; the rules are in docs/STATE.md.
 import { crc32c, Flag, type Guid, type Hlc, isData, type NewStu, ok, type Result, type Stu, stuId } from '../stu/index.ts';
 import { Chain, type CachedView, type ObjectView } from './chain.ts';
-import { Emitter } from './emitter.ts';
+import { Emitter } from '../util/emitter.ts';
 import { type SnapshotError, snapshotFail } from './errors.ts';
 import { canonical } from './order.ts';
 import { checkAgainstRing, decodeSnapshot, encodeSnapshot, type SnapshotData } from './snapshot.ts';

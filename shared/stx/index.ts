@@ -1,0 +1,11 @@
+export * from './batch.ts';
+export * from './batcher.ts';
+export * from './connection.ts';
+export * from './errors.ts';
+export * from './fault.ts';
+export * from './memory-transport.ts';
+export * from './message.ts';
+export * from './methods.ts';
+export * from './requests.ts';
+export * from './transport.ts';
+export { DEFAULT_XML_LIMITS, isName, isXmlSafe, type XmlLimits } from './xml.ts';
