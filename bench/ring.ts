@@ -17,20 +17,11 @@ import { crc32c } from '../shared/stu/crc32c.ts';
 import { decodeHeader, encodeStu, EXT_SIZE, Flag, HEADER_SIZE, type StuInit, writeHeader } from '../shared/stu/header.ts';
 import { hlcFrom } from '../shared/stu/hlc.ts';
 import { formatFigure, type Figure } from './figure.ts';
+import { prng } from '../shared/util/prng.ts';
 
 const MiB = 1024 * 1024;
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const now = () => performance.now();
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function frameInit(seq: number): StuInit {
   const ext = new Uint8Array(EXT_SIZE);
@@ -56,7 +47,7 @@ function frameInit(seq: number): StuInit {
 
 function frameStu(seq: number, bodySize: number): Uint8Array {
   const body = new Uint8Array(bodySize);
-  const rand = xorshift(seq);
+  const rand = prng(seq);
   for (let i = 0; i < bodySize; i += 64) body[i] = rand() * 256;
   return encodeStu(frameInit(seq), body);
 }
@@ -212,7 +203,7 @@ function gatherMiB(w: Workload): Uint8Array[] {
 
 function mixedFrames(seed: number, n: number): Uint8Array[] {
   // Roughly a video stream with audio: small audio frames, inter frames of a few KiB, big key frames.
-  const rand = xorshift(seed);
+  const rand = prng(seed);
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const r = rand();

@@ -1,20 +1,11 @@
 // A fault shim around a Channel for sync tests: what is sent through it can be dropped, duplicated,
 // reordered (held back behind the next message), delayed, or lost wholesale while partitioned. Every
 // choice comes from a seeded PRNG, so a failing schedule replays from its seed.
+import { prng } from '../util/prng.ts';
 import { err } from './errors.ts';
 import type { Channel, ChannelState, Unsubscribe } from './transport.ts';
 
-/** mulberry32: a small, fast, seeded PRNG giving floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export interface FaultOptions {
   seed: number;

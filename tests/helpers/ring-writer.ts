@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { openFileRing } from '../../node-peer/ring/file-ring.ts';
 import type { FsyncPolicy } from '../../shared/ring/types.ts';
 import { encodeStu, Flag, type Guid, hlcFrom } from '../../shared/stu/index.ts';
+import { prng } from '../../shared/util/prng.ts';
 
 export interface WriterConfig {
   dir: string;
@@ -31,19 +32,9 @@ export interface WriterConfig {
 const ORIGIN: Guid = 'c4a5c4a5-0000-4000-8000-00000000c4a5';
 const OBJECT: Guid = '0b0b0b0b-0000-4000-8000-00000000c4a5';
 
-function rng(seed: number): () => number {
-  let x = (seed * 0x9e3779b1) >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
-
 /** Section and body size of the STU with this seq: 40% metadata, data frames of mixed sizes up to 96 KiB. */
 export function crashStuShape(seq: number): { data: boolean; bodySize: number } {
-  const r = rng(seq);
+  const r = prng(seq);
   if (r() < 0.4) return { data: false, bodySize: Math.floor(r() * 3000) };
   const k = r();
   const bodySize = k < 0.4 ? 100 + Math.floor(r() * 2000) : k < 0.8 ? 4096 + Math.floor(r() * 28 * 1024) : 32 * 1024 + Math.floor(r() * 64 * 1024);

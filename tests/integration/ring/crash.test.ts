@@ -16,6 +16,7 @@ import type { FsyncPolicy, Section } from '../../../shared/ring/types.ts';
 import { reencodeStu } from '../../../shared/stu/header.ts';
 import { openFileRing } from '../../../node-peer/ring/file-ring.ts';
 import { crashStu, type WriterConfig } from '../../helpers/ring-writer.ts';
+import { prng } from '../../../shared/util/prng.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const WRITER = join(ROOT, 'tests/helpers/ring-writer.ts');
@@ -43,17 +44,6 @@ interface CycleResult {
   lines: string[];
   killed: boolean;
   stderr: string;
-}
-
-/** Deterministic pseudo-random numbers for the schedule, so a failing run can be replayed with its seed. */
-function schedule(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
 }
 
 function runChild(config: WriterConfig, killAt: { after: 'opening' | 'ready'; ms: number }): Promise<CycleResult> {
@@ -170,7 +160,7 @@ describe('raw-file ring under kill -9', () => {
 
   it(`keeps every acknowledged STU across ${CYCLES} SIGKILLs`, { timeout: 120_000 }, async () => {
     const seed = Number(process.env.RING_CRASH_SEED ?? Date.now() % 1_000_000);
-    const rand = schedule(seed);
+    const rand = prng(seed);
     const states: RingState[] = RINGS.map((r) => ({
       dir: join(base, r.name),
       metaBytes: r.metaBytes,

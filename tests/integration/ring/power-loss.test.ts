@@ -10,6 +10,7 @@ import { align, PREFIX_SIZE, REGION_START } from '../../../shared/ring/record.ts
 import { openRing } from '../../../shared/ring/ring.ts';
 import type { BlockDevice, FsyncPolicy, Ring, Section } from '../../../shared/ring/types.ts';
 import { reencodeStu } from '../../../shared/stu/header.ts';
+import { prng } from '../../../shared/util/prng.ts';
 
 const SECTOR = 512;
 const TRIALS = Number(process.env.RING_POWER_TRIALS ?? 1000);
@@ -72,16 +73,6 @@ class PageCacheDevice implements BlockDevice {
   }
 }
 
-function xorshift(seed: number): () => number {
-  let x = (seed * 0x9e3779b1) >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Acked {
@@ -92,7 +83,7 @@ interface Acked {
 }
 
 async function trial(seed: number): Promise<{ evictions: number; acks: number; lost: number }> {
-  const rand = xorshift(seed);
+  const rand = prng(seed);
   const fsync: FsyncPolicy = rand() < 0.5 ? { mode: 'always' } : { mode: 'interval', ms: 1 + Math.floor(rand() * 4) };
   const sizes = { meta: REGION_START + 16 * 1024, data: REGION_START + 48 * 1024 };
   const devices = { meta: new PageCacheDevice(new Uint8Array(sizes.meta)), data: new PageCacheDevice(new Uint8Array(sizes.data)) };
