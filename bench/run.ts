@@ -2,6 +2,7 @@
 // measured in the same run, and bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installFastCrc32c } from '../node-peer/crc.ts';
 import { type Figure, formatFigure } from './figure.ts';
 
 type Bench = (opts: { quick: boolean }) => Promise<Figure[]>;
@@ -13,6 +14,8 @@ const suites: Record<string, () => Promise<Bench>> = {
 };
 
 async function main(): Promise<void> {
+  // The figures are the server's: with the hardware CRC32C it installs (portable: STATEOS_PORTABLE_CRC=1).
+  if (!process.env.STATEOS_PORTABLE_CRC && !installFastCrc32c()) console.error('hardware CRC32C did not load');
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const onlyAt = args.indexOf('--only');

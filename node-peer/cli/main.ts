@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, isLevel, type Logger } from '../../shared/log.ts';
 import { DEFAULT_DATA_BYTES, DEFAULT_META_BYTES } from '../ring/file-ring.ts';
+import { installFastCrc32c } from '../crc.ts';
 import { dump } from './dump.ts';
 import { progressBar } from './progress.ts';
 import { formatSize, parseSize } from './sizes.ts';
@@ -70,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   const level = v['log-level'];
   if (!isLevel(level)) return usage(`--log-level: unknown level "${level}"`);
   const log = createLogger(level, (line) => process.stderr.write(line + '\n'));
+  if (!installFastCrc32c()) log.warn('hardware CRC32C (@node-rs/crc32) did not load; using the portable one');
   try {
     const common = {
       dir: resolve(v.data),

@@ -11,8 +11,27 @@ for (let i = 0; i < 256; i++) {
   for (let t = 1; t < 8; t++) T[t * 256 + i] = (T[(t - 1) * 256 + i] >>> 8) ^ T[T[(t - 1) * 256 + i] & 0xff];
 }
 
+/** A faster CRC32C a platform may supply (node-peer: hardware CRC32C); same contract as `crc32c(data, crc)`. */
+export type Crc32cImpl = (data: Uint8Array, crc: number) => number;
+let accelerated: Crc32cImpl | undefined;
+/** Below this many bytes the call into an accelerator costs more than it saves. */
+const ACCELERATE_FROM = 512;
+
+/** Installs (or, with undefined, removes) a faster implementation. Results never change, only speed. */
+export function setCrc32cImpl(impl: Crc32cImpl | undefined): void {
+  accelerated = impl;
+}
+
 /** Continue a CRC32C over `data[start, end)`. Start a fresh one with `crc = 0`. */
 export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
+  if (accelerated && end - start >= ACCELERATE_FROM) {
+    return accelerated(start === 0 && end === data.length ? data : data.subarray(start, end), crc >>> 0) >>> 0;
+  }
+  return crc32cPortable(data, crc, start, end);
+}
+
+/** The portable implementation, always available. */
+export function crc32cPortable(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
   let c = ~crc >>> 0;
   let i = start;
   const aligned = end - ((end - i) & 7);

@@ -29,9 +29,19 @@ export function isGuid(s: unknown): s is Guid {
   return typeof s === 'string' && GUID_RE.test(s);
 }
 
+/** Bytes of recently written GUIDs: a server writes the same few (itself, the object, the user) again and again. */
+const recent = new Map<string, Uint8Array>();
+
 /** Writes `g` into `b` at `at`. Throws on a malformed GUID: callers build GUIDs, peers never do. */
 export function writeGuid(b: Uint8Array, at: number, g: Guid): void {
-  if (!isGuid(g)) throw new TypeError(`not a GUID: ${String(g)}`);
-  const hex = g.replace(/-/g, '');
-  for (let i = 0; i < 16; i++) b[at + i] = parseInt(hex.substr(i * 2, 2), 16);
+  let bytes = recent.get(g);
+  if (!bytes) {
+    if (!isGuid(g)) throw new TypeError(`not a GUID: ${String(g)}`);
+    bytes = new Uint8Array(16);
+    const hex = g.replace(/-/g, '');
+    for (let i = 0; i < 16; i++) bytes[i] = parseInt(hex.substr(i * 2, 2), 16);
+    if (recent.size >= 256) recent.clear();
+    recent.set(g, bytes);
+  }
+  b.set(bytes, at);
 }
