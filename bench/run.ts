@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   ring: async () => (await import('./ring.ts')).benchRing,
   ingest: async () => (await import('./ingest.ts')).benchIngest,
   idb: async () => (await import('./idb.ts')).benchIdb,
+  webrtc: async () => (await import('./webrtc.ts')).benchWebrtc,
 };
 
 async function main(): Promise<void> {
