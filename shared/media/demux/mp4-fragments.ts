@@ -2,6 +2,7 @@
 // than by mp4box: a few fields, every count checked against the bytes that are there.
 import { corrupt } from '../errors.ts';
 import { childBoxes } from './boxes.ts';
+import type { SampleInfo } from './mp4-tables.ts';
 
 export interface TrackDefaults {
   duration: number;
@@ -9,14 +10,9 @@ export interface TrackDefaults {
   flags: number;
 }
 
-export interface FragmentSample {
+/** A sample of a fragment: the same facts as a sample-table sample, and its track. */
+export interface FragmentSample extends SampleInfo {
   trackId: number;
-  offset: number;
-  size: number;
-  dts: number;
-  cts: number;
-  duration: number;
-  key: boolean;
 }
 
 const NON_SYNC = 0x10000;
