@@ -224,7 +224,10 @@ async function ensureDir(dir: string): Promise<string> {
 }
 
 async function restoreOrRebuild(dir: string, engine: StateEngine, meta: ScanEntry[], log: Logger): Promise<BootReport['snapshot']> {
-  const bytes = await readFile(join(dir, SNAPSHOT)).catch(() => undefined);
+  const bytes = await readFile(join(dir, SNAPSHOT)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') log.warn('object cache snapshot unreadable; rebuilding from the ring', { error: e.message });
+    return undefined;
+  });
   if (bytes) {
     const r = engine.restore(new Uint8Array(bytes), meta.map((e) => stuId(e.header)));
     if (r.ok) return 'restored';
