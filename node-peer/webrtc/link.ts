@@ -386,6 +386,10 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
     if (sayBye && control) {
       const until = Date.now() + 250;
       while (control.backlog() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      // An empty send queue is not delivery (node-datachannel hands the bye to SCTP and reports 0): the peer
+      // closes its side when the bye arrives, so wait a moment for that before tearing the connection down.
+      const heard = Date.now() + 500;
+      while (control.state !== 'closed' && Date.now() < heard) await new Promise((r) => setTimeout(r, 5));
     }
     control?.end(this.closeReason ?? 'closed');
     try {
