@@ -6,7 +6,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Result } from '../stu/errors.ts';
 import { type Guid, isGuid } from '../stu/guid.ts';
 import { fromBase64, toBase64 } from '../util/base64.ts';
-import type { CodecConfig, ConfigFormat, TrackKind } from './demux/types.ts';
+import type { ConfigFormat, DemuxTrack, TrackKind } from './demux/types.ts';
 import { CONFIG_FORMATS } from './demux/types.ts';
 import { MediaError } from './errors.ts';
 
@@ -15,22 +15,13 @@ export const METADATA_VERSION = 1;
 export const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 export const MAX_TITLE_LENGTH = 1024;
 
-export interface MediaTrack {
-  index: number;
-  kind: TrackKind;
-  codec: string;
-  timescale: number;
+/** A track as the metadata records it: what the demuxer found, and what the frames added up to. */
+export interface MediaTrack extends Omit<DemuxTrack, 'hasDts' | 'sourceId'> {
   frames: number;
   /** First presentation time, in ticks (may be negative: an AAC priming frame). */
   start: number;
   /** Presentation span in ticks: largest pts + duration, minus start. */
   duration: number;
-  width?: number;
-  height?: number;
-  sampleRate?: number;
-  channels?: number;
-  language?: string;
-  config?: CodecConfig;
 }
 
 export interface MediaMetadata {

@@ -5,7 +5,7 @@ import { makeStu } from '../../../shared/ring/acceptance.ts';
 import { memoryDevices } from '../../../shared/ring/memory.ts';
 import { REGION_START } from '../../../shared/ring/record.ts';
 import { openRing } from '../../../shared/ring/ring.ts';
-import type { FsyncPolicy } from '../../../shared/ring/types.ts';
+import type { FsyncPolicy, Ring } from '../../../shared/ring/types.ts';
 import { IdbRingStore } from '../../../web/ring/idb-device.ts';
 import { deleteIdbRing, openIdbRing } from '../../../web/ring/idb-ring.ts';
 
@@ -52,15 +52,20 @@ async function timed(w: Workload, step: (from: number, n: number) => Promise<voi
   return { count: w.count, bytes: w.count * w.stuBytes, ms: performance.now() - t0 };
 }
 
+/** Appends the workload's STUs to `ring`, `inFlight` at a time, timed. */
+function timedAppends(ring: Ring, w: Workload): Promise<Run> {
+  const stus = pool(w.stuBytes);
+  return timed(w, async (from, n) => {
+    await Promise.all(Array.from({ length: n }, (_, k) => ring.append(stus[(from + k) % POOL])));
+  });
+}
+
 const api: IdbBenchApi = {
   async ring(w) {
     await deleteIdbRing('bench');
     const ring = await openIdbRing('bench', { metaBytes: 1 << 20, dataBytes: w.capacity, pageSize: w.pageSize, fsync: w.fsync, persist: false });
-    const stus = pool(w.stuBytes);
     try {
-      return await timed(w, async (from, n) => {
-        await Promise.all(Array.from({ length: n }, (_, k) => ring.append(stus[(from + k) % POOL])));
-      });
+      return await timedAppends(ring, w);
     } finally {
       await ring.close();
       await deleteIdbRing('bench');
@@ -69,11 +74,8 @@ const api: IdbBenchApi = {
 
   async memory(w) {
     const ring = await openRing(memoryDevices(1 << 20, w.capacity), { fsync: w.fsync ?? { mode: 'always' } });
-    const stus = pool(w.stuBytes);
     try {
-      return await timed(w, async (from, n) => {
-        await Promise.all(Array.from({ length: n }, (_, k) => ring.append(stus[(from + k) % POOL])));
-      });
+      return await timedAppends(ring, w);
     } finally {
       await ring.close();
     }
