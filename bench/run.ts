@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   ingest: async () => (await import('./ingest.ts')).benchIngest,
   idb: async () => (await import('./idb.ts')).benchIdb,
   webrtc: async () => (await import('./webrtc.ts')).benchWebrtc,
+  sync: async () => (await import('./sync.ts')).benchSync,
 };
 
 async function main(): Promise<void> {

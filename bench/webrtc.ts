@@ -57,7 +57,7 @@ async function tcpClose(p: { server: Server; client: Socket; peer: Socket }): Pr
   await new Promise<void>((r) => p.server.close(() => r()));
 }
 
-async function tcpBulk(bytes: number): Promise<number> {
+export async function tcpBulk(bytes: number): Promise<number> {
   const p = await tcpPair();
   try {
     const buf = Buffer.alloc(CHUNK, 7);

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import type { Logger } from '../shared/log.ts';
 import { mediaApp } from '../shared/media/app.ts';
 import type { IngestProgress, IngestResult } from '../shared/media/ingest.ts';
-import type { MediaMetadata } from '../shared/media/metadata.ts';
+import { cleanTitle, encodeMetadata, type MediaMetadata } from '../shared/media/metadata.ts';
 import { mediaStuTypeName, MEDIA_META } from '../shared/media/stu-types.ts';
 import { TimeIndex } from '../shared/media/time-index.ts';
 import type { FsyncPolicy, Loc, Ring, ScanEntry } from '../shared/ring/types.ts';
 import { StateEngine } from '../shared/state/engine.ts';
 import type { BusinessObject } from '../shared/state/types.ts';
-import { decodeHeader, decodeStu, HEADER_SIZE, isData, Origin, type Stu, stuId } from '../shared/stu/index.ts';
+import { isData, stuId } from '../shared/stu/index.ts';
+import { RingStore } from '../shared/sync/store.ts';
 import { loadIdentity } from './identity.ts';
 import { ingestFile } from './media/ingest-file.ts';
 import { openFileRing } from './ring/file-ring.ts';
@@ -36,6 +37,8 @@ export interface ObjectSummary {
   title: string;
   owner: string;
   updated: string;
+  /** The object's version: the timestamp of its latest applied STU (an edit based on it names it as If-Match). */
+  version: string;
   deleted: boolean;
   media?: { duration: number; container: string; tracks: { index: number; kind: string; codec: string; frames: number }[]; frames: number; bytes: number; localFrames: number };
 }
@@ -61,7 +64,8 @@ export class StateNode {
     readonly ring: Ring,
     readonly engine: StateEngine,
     readonly index: TimeIndex,
-    readonly origin: Origin,
+    /** The ring with its held-STU index: what sync reads from and writes to. */
+    readonly stus: RingStore,
     readonly boot: BootReport,
     private readonly log: Logger,
     private readonly unlock: (() => Promise<void>) | undefined,
@@ -75,8 +79,8 @@ export class StateNode {
       const engine = new StateEngine();
       engine.register(mediaApp);
       const index = new TimeIndex();
-      const origin = new Origin(identity.guid);
       const meta: ScanEntry[] = [];
+      const seen: ScanEntry[] = [];
       let dataStus = 0;
       const late: { node?: StateNode } = {}; // the ring's retain policy asks the node, which exists once the ring does
       const ring = await openFileRing(opts.dir, {
@@ -86,11 +90,20 @@ export class StateNode {
         readOnly: opts.readOnly,
         retain: (loc) => late.node?.retains(loc) ?? true,
         visit: (e) => {
-          origin.observe(e.header.origin, e.header.seq, e.header.ts);
+          seen.push(e);
           if (e.loc.section === 'meta') meta.push(e);
           else if (index.addStu(e).ok) dataStus++;
         },
       });
+      const stus = new RingStore(identity.guid, ring, {
+        engine,
+        onAppend: (header, loc) => {
+          if (isData(header)) index.addStu({ header, loc });
+          else late.node?.metaIds.set(loc.recSeq, stuId(header));
+        },
+      });
+      for (const e of seen) stus.visit(e);
+      seen.length = 0;
       const snapshot = await restoreOrRebuild(opts.dir, engine, meta, opts.log);
       const boot: BootReport = {
         ms: performance.now() - t0,
@@ -101,7 +114,7 @@ export class StateNode {
         tornBytes: ring.report.tornBytes,
         corrupt: ring.report.corrupt.length,
       };
-      const node = new StateNode(opts.dir, identity.guid, ring, engine, index, origin, boot, opts.log, unlock);
+      const node = new StateNode(opts.dir, identity.guid, ring, engine, index, stus, boot, opts.log, unlock);
       late.node = node;
       for (const e of meta) node.metaIds.set(e.loc.recSeq, stuId(e.header));
       for (const o of engine.list(MEDIA_META)) index.addMedia(o.state as MediaMetadata);
@@ -129,28 +142,19 @@ export class StateNode {
     return id !== undefined && !this.engine.isSuperseded(id);
   }
 
-  /**
-   * Stores an STU and applies it when it is metadata. Bytes from elsewhere are checked whole; an STU this
-   * server just encoded (`made`) skips the second body checksum.
-   */
-  async store(bytes: Uint8Array, made = false): Promise<Loc> {
-    const d = made ? decodeHeader(bytes) : decodeStu(bytes);
-    if (!d.ok) throw d.error;
-    const header = 'header' in d.value ? d.value.header : d.value;
-    const loc = await this.ring.append(bytes);
-    this.origin.observe(header.origin, header.seq, header.ts);
-    if (!isData(header)) {
-      this.metaIds.set(loc.recSeq, stuId(header));
-      this.engine.ingest({ header, body: bytes.slice(HEADER_SIZE, HEADER_SIZE + header.bodySize) } satisfies Stu);
-    }
-    return loc;
+  get origin() {
+    return this.stus.origin;
+  }
+
+  /** Stores an STU this server just encoded and applies it when it is metadata (sync relays it from there). */
+  async store(bytes: Uint8Array): Promise<Loc> {
+    return (await this.stus.storeMade(bytes)).loc;
   }
 
   async ingestFile(path: string, opts: { title?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<IngestResult> {
     const result = await ingestFile(path, {
       origin: this.origin,
-      ring: { append: (stu: Uint8Array) => this.store(stu, true) },
-      index: this.index,
+      ring: { append: (stu: Uint8Array) => this.store(stu) },
       title: opts.title,
       onProgress: (p: IngestProgress) => opts.onProgress?.(p.bytesRead, p.total),
     });
@@ -171,6 +175,19 @@ export class StateNode {
     return (await this.ingestFile(path, { title })).id;
   }
 
+  /**
+   * Renames a media object: a new metadata STU after `basedOn` (default: the version held here). Two servers
+   * editing the same version make a collision, decided the same way everywhere (first-wins).
+   */
+  async retitle(id: string, title: string, basedOn?: bigint): Promise<ObjectSummary> {
+    const o = this.engine.get(id, MEDIA_META);
+    if (!o || !o.state || o.deleted) throw new RangeError(`no media object ${id}`);
+    const m = o.state as MediaMetadata;
+    const body = encodeMetadata({ ...m, title: cleanTitle(title) });
+    await this.stus.create({ type: MEDIA_META, object: id, prevTs: basedOn ?? o.ts, user: o.owner }, body);
+    return this.summary(this.engine.get(id, MEDIA_META)!);
+  }
+
   objects(): ObjectSummary[] {
     return this.engine.list().map((o) => this.summary(o));
   }
@@ -183,6 +200,7 @@ export class StateNode {
       title: '',
       owner: o.owner,
       updated: new Date(Number(o.ts >> 16n)).toISOString(),
+      version: String(o.ts),
       deleted: o.deleted,
     };
     if (o.type !== MEDIA_META || !o.state) return base;

@@ -1,10 +1,20 @@
-// `stateos serve`: a state server on its ring, with the HTTP API.
+// `stateos serve`: a state server on its ring, with the HTTP API, and sync with its peers over WebRTC.
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { isGuid } from '../shared/stu/index.ts';
+import { isStxError } from '../shared/stx/errors.ts';
+import { ClusterKey } from '../shared/sync/admission.ts';
+import { SyncHub } from '../shared/sync/hub.ts';
+import type { PeerSession } from '../shared/sync/session.ts';
 import type { CommonOptions } from './cli/main.ts';
 import { packageVersion } from './cli/main.ts';
-import { sendJson, startHttp, type Route } from './http/server.ts';
+import { progressBar, type Progress } from './cli/progress.ts';
+import { readJson, sendError, sendJson, startHttp, type Route } from './http/server.ts';
 import { StateNode } from './node.ts';
+import { resolveClusterKey } from './sync/cluster-key.ts';
+import { discover } from './sync/discover.ts';
+import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
 export const SAMPLE_PATH = join(import.meta.dirname, '../public/sample.mp4');
 
@@ -12,11 +22,34 @@ export interface ServeOptions extends CommonOptions {
   host: string;
   port: number;
   sample: boolean;
+  webrtc?: Backend;
+  iceServers?: IceServer[];
+  /** Servers to join: http://HOST:PORT. */
+  peers?: string[];
+  /** Join the servers of DNS SRV _stateos._udp.DOMAIN. */
+  discover?: string;
+  /** Resolver for --discover (HOST:PORT); the system's by default. */
+  dnsServer?: string;
+  clusterKey?: string;
+  /** Connect to the servers our peers know (default true). */
+  mesh?: boolean;
+  acceptViewers?: boolean;
+  /** Register is repeated this often (anti-entropy). Default 10 s. */
+  syncIntervalMs?: number;
 }
 
-export function apiRoutes(node: StateNode): Route[] {
+export interface Running {
+  node: StateNode;
+  hub: SyncHub;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const MAX_OFFER_BODY = 64 * 1024;
+
+export function apiRoutes(node: StateNode, hub?: SyncHub): Route[] {
   const started = Date.now();
-  return [
+  const routes: Route[] = [
     {
       method: 'GET',
       path: '/api/health',
@@ -30,31 +63,164 @@ export function apiRoutes(node: StateNode): Route[] {
           ring: node.ring.stats(),
           corrupt: node.ring.report.corrupt.length,
           boot: node.boot,
+          peers: hub?.sessions().length ?? 0,
         }),
     },
     { method: 'GET', path: '/api/objects', handler: (_req, res) => sendJson(res, 200, node.objects()) },
+    {
+      method: 'PATCH',
+      path: '/api/objects/',
+      handler: async (req, res, url) => {
+        const id = url.pathname.slice('/api/objects/'.length);
+        if (!isGuid(id)) return sendError(res, 404, `no such object: ${id}`);
+        const b = await readJson(req, res, 16 * 1024);
+        if (!b) return;
+        if (typeof b.title !== 'string' || b.title.trim() === '') return sendError(res, 400, 'title: a non-empty string is required');
+        const match = req.headers['if-match'];
+        const m = match === undefined ? undefined : /^"?(\d{1,20})"?$/.exec(match);
+        if (match !== undefined && !m) return sendError(res, 400, 'If-Match: the object version, as in GET /api/objects');
+        try {
+          sendJson(res, 200, await node.retitle(id, b.title, m ? BigInt(m[1]) : undefined));
+        } catch (e) {
+          if (e instanceof RangeError) return sendError(res, 404, e.message);
+          throw e;
+        }
+      },
+    },
+    { method: 'GET', path: '/api/collisions', handler: (_req, res) => sendJson(res, 200, node.engine.collisions()) },
   ];
+  if (!hub) return routes;
+  routes.push(
+    {
+      method: 'POST',
+      path: '/api/peer',
+      handler: async (req, res) => {
+        const body = await readJson(req, res, MAX_OFFER_BODY);
+        if (!body) return;
+        if (typeof body.sdp !== 'string') return sendError(res, 400, 'sdp: an SDP offer (string) is required');
+        try {
+          sendJson(res, 200, { sdp: await hub.answer(body.sdp), server: node.guid });
+        } catch (e) {
+          if (isStxError(e, 'BAD_PARAM')) return sendError(res, 400, e.message);
+          if (isStxError(e, 'BUSY') || isStxError(e, 'CLOSED')) return sendError(res, 503, e.message);
+          throw e;
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/peers',
+      handler: (_req, res) => sendJson(res, 200, { server: node.guid, held: node.stus.held.vector(), peers: hub.peers() }),
+    },
+    {
+      method: 'POST',
+      path: '/api/pull',
+      handler: async (req, res) => {
+        const b = await readJson(req, res, 4096);
+        if (!b) return;
+        const type = typeof b.type === 'string' && /^[0-9a-f]{4}$/i.test(b.type) ? parseInt(b.type, 16) : undefined;
+        const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+        const from = int(b.from);
+        const to = int(b.to);
+        if (type === undefined || !isGuid(b.origin) || from === undefined || to === undefined || to < from) {
+          return sendError(res, 400, 'expected {type: "0101", origin: GUID, from: N, to: N ≥ from, data?: boolean, peer?: GUID}');
+        }
+        if (b.peer !== undefined && !isGuid(b.peer)) return sendError(res, 400, 'peer: not a GUID');
+        try {
+          const r = await hub.fetch(type, b.origin, from, to, b.data === true, b.peer as string | undefined);
+          sendJson(res, 200, r);
+        } catch (e) {
+          if (isStxError(e)) return sendError(res, 502, e.message);
+          throw e;
+        }
+      },
+    },
+  );
+  return routes;
 }
 
-export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
+export async function serve(opts: ServeOptions): Promise<Running> {
   const node = await StateNode.open(opts);
   let server: Server | undefined;
+  let hub: SyncHub | undefined;
   try {
     if (opts.sample) await node.ensureSample(SAMPLE_PATH);
-    server = await startHttp(apiRoutes(node), opts.host, opts.port, opts.log);
+    const key = await resolveClusterKey(opts.dir, opts.clusterKey);
+    if (key.source === 'generated') process.stdout.write(`stateos: new cluster key (kept in ${join(opts.dir, 'cluster.key')}): ${key.secret}\n`);
+    const clusterKey = await ClusterKey.from(key.secret);
+    const backend = opts.webrtc ?? DEFAULT_BACKEND;
+    let url = '';
+    const stats = node.ring.stats();
+    hub = new SyncHub({
+      store: node.stus,
+      role: 'server',
+      key: clusterKey,
+      log: opts.log,
+      mesh: opts.mesh,
+      acceptViewers: opts.acceptViewers,
+      syncIntervalMs: opts.syncIntervalMs,
+      newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
+      info: () => ({
+        version: packageVersion(),
+        apps: ['media'],
+        cores: cpus().length,
+        memoryBytes: totalmem(),
+        metaCapacity: stats.meta.capacity,
+        dataCapacity: stats.data.capacity,
+        url,
+      }),
+    });
+    showCatchUp(hub);
+    server = await startHttp(apiRoutes(node, hub), opts.host, opts.port, opts.log);
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+    process.stdout.write(`stateos ${node.guid} serving ${url} (${node.objects().length} objects, data in ${opts.dir}, cluster key ${clusterKey.id}, WebRTC ${backend})\n`);
+    opts.log.info('serving', { host: opts.host, port, server: node.guid, backend });
+    const peers = [...(opts.peers ?? [])];
+    if (opts.discover) {
+      const found = await discover(opts.discover, { dnsServer: opts.dnsServer }).catch((e: unknown) => {
+        opts.log.warn('DNS SRV discovery failed', { domain: opts.discover, error: (e as Error).message });
+        return [];
+      });
+      process.stdout.write(`stateos: ${found.length} server(s) under _stateos._udp.${opts.discover}\n`);
+      peers.push(...found.filter((u) => u !== url));
+    }
+    for (const p of peers) hub.join(p);
+    const h = hub;
+    const s = server;
+    return {
+      node,
+      hub: h,
+      url,
+      stop: async () => {
+        await h.close('shutdown');
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+        await node.close();
+      },
+    };
   } catch (e) {
+    await hub?.close('startup failed');
+    server?.close();
     await node.close();
     throw e;
   }
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  process.stdout.write(`stateos ${node.guid} serving http://${opts.host}:${port} (${node.objects().length} objects, data in ${opts.dir})\n`);
-  opts.log.info('serving', { host: opts.host, port, server: node.guid });
-  return async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-    await node.close();
-  };
+}
+
+/** A progress bar per catch-up from a peer (stderr), and one line when it is done. */
+function showCatchUp(hub: SyncHub): void {
+  const bars = new Map<PeerSession | string, Progress>();
+  hub.events.progress.on(({ peer, p }) => {
+    if (p.direction !== 'in' || p.expected === 0 || !peer) return;
+    let bar = bars.get(peer);
+    if (!bar) bars.set(peer, (bar = progressBar(`sync from ${peer.slice(0, 8)}`, { unit: 'STUs' })));
+    bar.update(p.stus, p.expected);
+    if (p.done) {
+      bar.finish(`${p.stus} STUs, ${(p.bytes / 1048576).toFixed(1)} MiB in ${(p.ms / 1000).toFixed(2)} s`);
+      bars.delete(peer);
+    }
+  });
 }

@@ -16,8 +16,10 @@ Usage:
   stateos ingest FILE [--title T] [--data DIR]   split a media file into STUs (MP4/MOV, WebM/MKV)
   stateos ls [--data DIR] [--json]               list business objects
   stateos dump [--data DIR] [--json]             every STU header in the ring, and any corrupt region
-  stateos serve [--data DIR] [--http [HOST:]PORT] [--sample]
-                                                 run a state server (GET /api/health, GET /api/objects)
+  stateos serve [--data DIR] [--http [HOST:]PORT] [--sample] [--peer URL]... [--discover DOMAIN]
+                                                 run a state server: HTTP API (/api/health, /api/objects,
+                                                 /api/peers, POST /api/peer, POST /api/pull) and sync
+                                                 with other servers over WebRTC
   stateos --help | --version
 
 Options:
@@ -28,6 +30,17 @@ Options:
   --http [HOST:]PORT  HTTP listen address (default 127.0.0.1:8080)
   --sample            ingest the bundled sample clip (public/sample.mp4) if it is not there yet
   --title T           title of an ingested file (default: the file name)
+  --peer URL          join the server at URL (http://HOST:PORT); repeatable; kept up with backoff
+  --discover DOMAIN   join the servers of DNS SRV records _stateos._udp.DOMAIN
+  --dns-server H:P    resolver for --discover (default: the system's)
+  --cluster-key KEY   shared secret of the cluster (or STATEOS_CLUSTER_KEY); without either, the key in
+                      DIR/cluster.key, made and printed on first start
+  --webrtc BACKEND    datachannel (default: libdatachannel, fastest here) | werift (pure TypeScript)
+  --ice-server URL    STUN/TURN server: stun:HOST[:PORT] or turn:HOST[:PORT][?transport=udp|tcp],USER,PASS;
+                      repeatable; none by default (loopback and LAN need none)
+  --mesh on|off       connect to the servers our peers know (default on)
+  --viewers on|off    accept browser viewers (default on)
+  --sync-interval MS  how often peers compare what they hold (default 10000)
   --json              machine-readable output
   --log-level LEVEL   debug | info | warn (default) | error | silent; JSON lines on stderr
 `;
@@ -42,6 +55,15 @@ const options = {
   http: { type: 'string', default: '127.0.0.1:8080' },
   sample: { type: 'boolean' },
   title: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  discover: { type: 'string' },
+  'dns-server': { type: 'string' },
+  'cluster-key': { type: 'string' },
+  webrtc: { type: 'string' },
+  'ice-server': { type: 'string', multiple: true },
+  mesh: { type: 'string', default: 'on' },
+  viewers: { type: 'string', default: 'on' },
+  'sync-interval': { type: 'string' },
   json: { type: 'boolean' },
   'log-level': { type: 'string', default: process.env.STATEOS_LOG ?? 'warn' },
 } as const;
@@ -90,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'dump':
         return await dump(common.dir, v.json === true, (s) => process.stdout.write(s + '\n'));
       case 'serve':
-        return await serveCommand(common, v.http, v.sample === true, log);
+        return await serveCommand(common, v, log);
       case undefined:
         process.stdout.write(HELP);
         return 2;
@@ -109,6 +131,24 @@ export async function main(argv: string[]): Promise<number> {
 function usage(message: string): number {
   process.stderr.write(`stateos: ${message}\nRun "stateos --help" for usage.\n`);
   return 2;
+}
+
+function onOff(s: string, flag: string): boolean {
+  if (s === 'on' || s === 'off') return s === 'on';
+  throw new UsageError(`${flag}: "${s}" is not on or off`);
+}
+
+function positiveInt(s: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(s) || Number(s) === 0) throw new UsageError(`${flag}: "${s}" is not a positive integer`);
+  return Number(s);
+}
+
+/** URL, or URL,USER,CREDENTIAL for TURN. */
+function parseIceServer(s: string): { urls: string; username?: string; credential?: string } {
+  const [urls, username, credential] = s.split(',');
+  if (!/^(stuns?|turns?):[^\s,]+$/.test(urls)) throw new UsageError(`--ice-server: "${urls}" is not a stun: or turn: URL`);
+  if (urls.startsWith('turn') && (!username || !credential)) throw new UsageError(`--ice-server: a TURN server needs URL,USER,CREDENTIAL`);
+  return username ? { urls, username, credential } : { urls };
 }
 
 function parseFsync(mode: string) {
@@ -154,11 +194,31 @@ async function lsCommand(common: CommonOptions, json: boolean): Promise<number> 
   }
 }
 
-async function serveCommand(common: CommonOptions, http: string, sample: boolean, log: Logger): Promise<number> {
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>['values'];
+
+async function serveCommand(common: CommonOptions, v: Values, log: Logger): Promise<number> {
   const { serve } = await import('../serve.ts');
-  const m = /^(?:(.+):)?(\d+)$/.exec(http);
-  if (!m) throw new UsageError(`--http: "${http}" is not [HOST:]PORT`);
-  const stop = await serve({ ...common, host: m[1] ?? '127.0.0.1', port: Number(m[2]), sample });
+  const { isBackend } = await import('../webrtc/index.ts');
+  const m = /^(?:(.+):)?(\d+)$/.exec(v.http);
+  if (!m) throw new UsageError(`--http: "${v.http}" is not [HOST:]PORT`);
+  if (v.webrtc !== undefined && !isBackend(v.webrtc)) throw new UsageError(`--webrtc: "${v.webrtc}" is not datachannel or werift`);
+  for (const p of v.peer ?? []) if (!/^https?:\/\/[^/]+\/?$/.test(p)) throw new UsageError(`--peer: "${p}" is not http://HOST:PORT`);
+  if (v['cluster-key'] !== undefined && v['cluster-key'].length < 16) throw new UsageError('--cluster-key: at least 16 characters');
+  const { stop } = await serve({
+    ...common,
+    host: m[1] ?? '127.0.0.1',
+    port: Number(m[2]),
+    sample: v.sample === true,
+    webrtc: v.webrtc as 'werift' | 'datachannel' | undefined,
+    iceServers: (v['ice-server'] ?? []).map(parseIceServer),
+    peers: v.peer ?? [],
+    discover: v.discover,
+    dnsServer: v['dns-server'],
+    clusterKey: v['cluster-key'],
+    mesh: onOff(v.mesh, '--mesh'),
+    acceptViewers: onOff(v.viewers, '--viewers'),
+    syncIntervalMs: v['sync-interval'] !== undefined ? positiveInt(v['sync-interval'], '--sync-interval') : undefined,
+  });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {
       log.info('stopping', { signal });

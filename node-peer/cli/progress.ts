@@ -6,7 +6,7 @@ export interface Progress {
   finish(note?: string): void;
 }
 
-export function progressBar(label: string, opts: { stream?: NodeJS.WriteStream; force?: boolean } = {}): Progress {
+export function progressBar(label: string, opts: { stream?: NodeJS.WriteStream; force?: boolean; unit?: 'bytes' | 'STUs' } = {}): Progress {
   const out = opts.stream ?? process.stderr;
   const live = opts.force || out.isTTY;
   const start = performance.now();
@@ -17,8 +17,10 @@ export function progressBar(label: string, opts: { stream?: NodeJS.WriteStream; 
     const width = 28;
     const fill = Math.round(frac * width);
     const secs = (performance.now() - start) / 1000;
+    const bar = `${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1).padStart(5)}%`;
+    if (opts.unit === 'STUs') return `${bar} ${done}/${total} STUs ${Math.round(secs > 0 ? done / secs : 0)}/s ${note}`;
     const rate = secs > 0 ? done / secs / 1048576 : 0;
-    return `${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1).padStart(5)}% ${mib(done)}/${mib(total)} MiB ${rate.toFixed(1)} MiB/s ${note}`;
+    return `${bar} ${mib(done)}/${mib(total)} MiB ${rate.toFixed(1)} MiB/s ${note}`;
   };
   return {
     update(done, total, note) {

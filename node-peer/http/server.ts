@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/log.ts';
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Exact path, or a prefix ending in '/'. */
   path: string;
   handler: Handler;
@@ -22,6 +22,47 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** Reads a request body of at most `limit` bytes; undefined (and a 413 sent) when larger. */
+export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    sendError(res, 413, `body larger than ${limit} bytes`);
+    req.resume();
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      sendError(res, 413, `body larger than ${limit} bytes`);
+      req.destroy();
+      return undefined;
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Reads a JSON object body; undefined (and a 400/413/415 sent) when it is not one. */
+export async function readJson(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Record<string, unknown> | undefined> {
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
+    sendError(res, 415, 'content-type must be application/json');
+    req.resume();
+    return undefined;
+  }
+  const body = await readBody(req, res, limit);
+  if (!body) return undefined;
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  sendError(res, 400, 'body is not a JSON object');
+  return undefined;
+}
+
 export const sendError = (res: ServerResponse, status: number, message: string): void => sendJson(res, status, { error: message });
 
 export function startHttp(routes: Route[], host: string, port: number, log: Logger): Promise<Server> {
@@ -36,7 +77,7 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
     const matches = routes.filter((r) => (r.path.endsWith('/') ? url.pathname.startsWith(r.path) : url.pathname === r.path));
     if (matches.length === 0) return sendError(res, 404, `no such resource: ${url.pathname}`);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': matches.map((r) => r.method).join(', '), 'access-control-allow-headers': 'content-type, range' });
+      res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': matches.map((r) => r.method).join(', '), 'access-control-allow-headers': 'content-type, range, if-match' });
       return res.end();
     }
     const route = matches.find((r) => r.method === req.method || (req.method === 'HEAD' && r.method === 'GET'));

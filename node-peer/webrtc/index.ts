@@ -1,12 +1,16 @@
 // The Node WebRTC transports: makeLink() picks a backend; connectPair() negotiates two links in one process
 // (tests, benchmarks). Between processes the offer and the answer travel over HTTP (or any byte pipe).
-import { type Backend, type LinkOptions, type WebrtcLink } from './link.ts';
+import type { WebrtcLink } from '../../shared/stx/link/link.ts';
+import { connectLinks } from '../../shared/stx/link/pair.ts';
 import { NdcLink } from './ndc-link.ts';
+import type { Backend, NodeLinkOptions as LinkOptions } from './options.ts';
 import { WeriftLink } from './werift-link.ts';
 
-export { CONTROL_ID, CONTROL_LABEL } from './control.ts';
-export { BACKENDS, type Backend, type LinkOptions, type LinkPhase, type WebrtcLink } from './link.ts';
-export type { Fingerprint, IceServer } from './sdp.ts';
+export { CONTROL_ID, CONTROL_LABEL } from '../../shared/stx/link/control.ts';
+export type { LinkBackend, LinkPhase, WebrtcLink } from '../../shared/stx/link/link.ts';
+export { connectLinks } from '../../shared/stx/link/pair.ts';
+export type { Fingerprint, IceServer } from '../../shared/stx/link/sdp.ts';
+export { BACKENDS, type Backend, type NodeLinkOptions as LinkOptions, type NodeLinkOptions } from './options.ts';
 
 /** The backend `npx stateos serve` uses unless told otherwise (see docs/PROTOCOL.md, "Transports"). */
 export const DEFAULT_BACKEND: Backend = 'datachannel';
@@ -30,16 +34,5 @@ export function makeLink(backend: Backend, opts: LinkOptions = {}): WebrtcLink {
 /** Two links connected to each other in this process: [offerer, answerer]. Backends may differ. */
 export async function connectPair(backend: Backend | [Backend, Backend], a: LinkOptions = {}, b: LinkOptions = {}): Promise<[WebrtcLink, WebrtcLink]> {
   const [ba, bb] = Array.isArray(backend) ? backend : [backend, backend];
-  const offerer = makeLink(ba, a);
-  const answerer = makeLink(bb, b);
-  try {
-    const answer = await answerer.acceptOffer(await offerer.createOffer());
-    await offerer.acceptAnswer(answer);
-    await Promise.all([offerer.connected(), answerer.connected()]);
-  } catch (e) {
-    offerer.close('pair failed');
-    answerer.close('pair failed');
-    throw e;
-  }
-  return [offerer, answerer];
+  return connectLinks(makeLink(ba, a), makeLink(bb, b));
 }

@@ -9,10 +9,11 @@
 //   fingerprint it reports again once connected.
 import { type DataChannel, type IceServer as NdcIceServer, PeerConnection, type RtcConfig } from 'node-datachannel';
 import { closedError } from '../../shared/stx/errors.ts';
-import { BaseChannel, type ChannelHost } from './channel.ts';
-import { CONTROL_ID, CONTROL_LABEL } from './control.ts';
-import { LinkCore, type LinkOptions } from './link.ts';
-import { type IceServer, parseFingerprint, parseIceUrl } from './sdp.ts';
+import { BaseChannel, type ChannelHost } from '../../shared/stx/link/channel.ts';
+import { CONTROL_ID, CONTROL_LABEL } from '../../shared/stx/link/control.ts';
+import { LinkCore } from '../../shared/stx/link/link.ts';
+import type { NodeLinkOptions } from './options.ts';
+import { type IceServer, parseFingerprint, parseIceUrl } from '../../shared/stx/link/sdp.ts';
 
 export const NDC_DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024;
 export const NDC_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -118,7 +119,7 @@ export class NdcLink extends LinkCore {
   readonly backend = 'datachannel' as const;
   private readonly pc: PeerConnection;
 
-  constructor(opts: LinkOptions = {}) {
+  constructor(opts: NodeLinkOptions = {}) {
     const max = opts.maxMessageSize ?? NDC_DEFAULT_MAX_MESSAGE_SIZE;
     if (!Number.isInteger(max) || max < 1024 || max > NDC_MAX_MESSAGE_SIZE) {
       throw new RangeError(`node-datachannel maxMessageSize must be an integer from 1024 to ${NDC_MAX_MESSAGE_SIZE}, not ${max}`);

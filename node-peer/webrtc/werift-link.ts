@@ -20,9 +20,10 @@
 //   offerer and even for the answerer (RFC 8832: the DTLS client, the answerer here, takes even ids).
 import { type RTCDataChannel, RTCPeerConnection } from 'werift';
 import { err } from '../../shared/stx/errors.ts';
-import { BaseChannel, type ChannelHost } from './channel.ts';
-import { CONTROL_ID, CONTROL_LABEL } from './control.ts';
-import { LinkCore, type LinkOptions } from './link.ts';
+import { BaseChannel, type ChannelHost } from '../../shared/stx/link/channel.ts';
+import { CONTROL_ID, CONTROL_LABEL } from '../../shared/stx/link/control.ts';
+import { LinkCore } from '../../shared/stx/link/link.ts';
+import type { NodeLinkOptions } from './options.ts';
 import { fixWeriftSctp } from './werift-fixes.ts';
 
 export const WERIFT_DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024;
@@ -178,7 +179,7 @@ class WeriftChannel extends BaseChannel {
   }
 }
 
-function capsFrom(opts: LinkOptions): Caps {
+function capsFrom(opts: NodeLinkOptions): Caps {
   const messages = opts.weriftInFlight?.messages ?? 16;
   const bytes = opts.weriftInFlight?.bytes ?? 1024 * 1024;
   if (!Number.isInteger(messages) || messages < 1) throw new RangeError(`weriftInFlight.messages must be a positive integer, not ${messages}`);
@@ -194,7 +195,7 @@ export class WeriftLink extends LinkCore {
   private readonly caps: Caps;
   private lastStream = -1;
 
-  constructor(opts: LinkOptions = {}) {
+  constructor(opts: NodeLinkOptions = {}) {
     const max = opts.maxMessageSize ?? WERIFT_DEFAULT_MAX_MESSAGE_SIZE;
     if (!Number.isInteger(max) || max < 1024 || max > WERIFT_MAX_MESSAGE_SIZE) {
       throw new RangeError(`werift maxMessageSize must be an integer from 1024 to ${WERIFT_MAX_MESSAGE_SIZE}, not ${max}`);

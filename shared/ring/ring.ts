@@ -1,6 +1,6 @@
 // A Ring made of two sections, each on its own BlockDevice.
 import { checkHeader, Flag } from '../stu/header.ts';
-import type { Result, Stu } from '../stu/index.ts';
+import type { Result } from '../stu/index.ts';
 import { RingSection } from './section.ts';
 import {
   type BlockDevice,
@@ -12,6 +12,7 @@ import {
   type ScanEntry,
   type Section,
   type SectionStats,
+  type StoredStu,
 } from './types.ts';
 
 export interface OpenRingOptions extends RingOptions {
@@ -65,7 +66,7 @@ class SectionedRing implements Ring {
     return (h.value.flags & Flag.DATA ? this.data : this.meta).append(stu);
   }
 
-  read(loc: Loc): Promise<Result<Stu, RingError>> {
+  read(loc: Loc): Promise<Result<StoredStu, RingError>> {
     return this.section(loc.section).read(loc);
   }
 

@@ -1,7 +1,7 @@
 // One section of a ring (metadata or data) over a BlockDevice: open-time scan and recovery, sequential
 // batched appends with eviction of the oldest records, reads that verify checksums.
 import { decodeHeader, decodeStu, type DecodeLimits } from '../stu/header.ts';
-import type { Result, Stu } from '../stu/index.ts';
+import type { Result } from '../stu/index.ts';
 import { Kind, RecordQueue } from './deque.ts';
 import {
   align,
@@ -26,6 +26,7 @@ import {
   type ScanEntry,
   type Section,
   type SectionStats,
+  type StoredStu,
 } from './types.ts';
 import { WindowReader } from './window.ts';
 
@@ -434,7 +435,7 @@ export class RingSection {
 
   // ---- read ----
 
-  async read(loc: Loc): Promise<Result<Stu, RingError>> {
+  async read(loc: Loc): Promise<Result<StoredStu, RingError>> {
     if (loc.recSeq > this.writtenRecSeq) await this.writtenUpTo(loc.recSeq);
     const i = this.q.find(loc.recSeq);
     if (i < 0 || this.q.offsetAt(i) !== loc.offset) return err('EVICTED', `${this.name} record ${loc.recSeq} is no longer in the ring`);
@@ -443,7 +444,7 @@ export class RingSection {
     return this.decodeRecord(bytes, loc);
   }
 
-  private decodeRecord(bytes: Uint8Array, loc: Loc): Result<Stu, RingError> {
+  private decodeRecord(bytes: Uint8Array, loc: Loc): Result<StoredStu, RingError> {
     const p = readPrefix(bytes, 0);
     if (!p || p.recSeq !== loc.recSeq) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: prefix damaged`);
     const d = decodeStu(bytes.subarray(0, PREFIX_SIZE + p.length), PREFIX_SIZE, this.opts.limits);
@@ -452,7 +453,7 @@ export class RingSection {
       if (i >= 0) this.markCorrupt(i);
       return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: ${d.ok ? 'record prefix and STU do not match' : d.error.message}`);
     }
-    return { ok: true, value: { header: d.value.header, body: d.value.body } };
+    return { ok: true, value: { header: d.value.header, body: d.value.body, bytes: bytes.subarray(PREFIX_SIZE, PREFIX_SIZE + p.length) } };
   }
 
   private markCorrupt(i: number): void {

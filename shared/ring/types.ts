@@ -51,6 +51,11 @@ export interface CorruptRegion {
   reason: string;
 }
 
+/** An STU read back from a ring, with its encoded bytes (to send on without encoding it again). */
+export interface StoredStu extends Stu {
+  bytes: Uint8Array;
+}
+
 export interface ScanEntry {
   loc: Loc;
   header: StuHeader;
@@ -98,7 +103,8 @@ export interface Ring {
   /** Append one encoded STU (header and body). The section comes from the DATA flag. The ring keeps
    *  a reference to `stu` until it is written: do not change those bytes. */
   append(stu: Uint8Array): Promise<Loc>;
-  read(loc: Loc): Promise<Result<Stu, RingError>>;
+  /** The STU at `loc`, checked; `bytes` is the whole encoded STU (header and body) as stored. */
+  read(loc: Loc): Promise<Result<StoredStu, RingError>>;
   /** Every live record, oldest first. Data records are read headers-only unless `bodies` is set. */
   scan(section: Section, opts?: { bodies?: boolean }): AsyncIterable<ScanEntry>;
   /** Wait until every append so far is durable. */

@@ -72,8 +72,8 @@ export interface DecodeLimits {
 export const isData = (h: StuHeader): boolean => (h.flags & Flag.DATA) !== 0;
 export const isSummary = (h: StuHeader): boolean => (h.flags & Flag.SUMMARY) !== 0;
 export const isTombstone = (h: StuHeader): boolean => (h.flags & Flag.TOMBSTONE) !== 0;
-/** The unique id of an STU: its origin server and that server's sequence number. */
-export const stuId = (h: Pick<StuHeader, 'origin' | 'seq'>): string => `${h.origin}/${h.seq}`;
+/** An STU's unique id: origin GUID, type (4 hex digits), origin sequence number of that type. */
+export const stuId = (h: Pick<StuHeader, 'origin' | 'type' | 'seq'>): string => `${h.origin}/${h.type.toString(16).padStart(4, '0')}/${h.seq}`;
 
 const EMPTY_EXT = new Uint8Array(EXT_SIZE);
 const MAX_SAFE_HI = 0x1fffff; // high 32 bits of Number.MAX_SAFE_INTEGER

@@ -29,7 +29,11 @@ export type StxErrorCode =
   | 'HANDLER_FAILED'
   | 'REMOTE_ERROR'
   | 'TOO_MANY_INVALID'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  // data-channel transfers (transfer.ts)
+  | 'REFUSED'
+  | 'ABORTED'
+  | 'BAD_FRAME';
 
 export class StxError extends Error {
   readonly code: StxErrorCode;

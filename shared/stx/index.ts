@@ -7,5 +7,6 @@ export * from './memory-transport.ts';
 export * from './message.ts';
 export * from './methods.ts';
 export * from './requests.ts';
+export * from './transfer.ts';
 export * from './transport.ts';
 export { DEFAULT_XML_LIMITS, isName, isXmlSafe, type XmlLimits } from './xml.ts';

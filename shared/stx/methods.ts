@@ -3,10 +3,13 @@
 // requests by id, and are handled by the connection itself.
 
 export const Method = {
+  Hello: 'Hello',
   Register: 'Register',
   Unregister: 'Unregister',
   UpdateSTU: 'UpdateSTU',
   GetSTU: 'GetSTU',
+  Peers: 'Peers',
+  Offer: 'Offer',
   Ack: 'Ack',
   Reply: 'Reply',
 } as const;
@@ -20,10 +23,13 @@ export interface MethodSpec {
 }
 
 export const METHODS: Record<MethodName, MethodSpec> = {
+  Hello: { kind: 'request', handledIn: 'sync' },
   Register: { kind: 'request', handledIn: 'sync' },
   Unregister: { kind: 'one-way', handledIn: 'sync' },
   UpdateSTU: { kind: 'either', handledIn: 'sync' },
   GetSTU: { kind: 'request', handledIn: 'sync' },
+  Peers: { kind: 'one-way', handledIn: 'sync' },
+  Offer: { kind: 'request', handledIn: 'sync' },
   Ack: { kind: 'answer', handledIn: 'stx' },
   Reply: { kind: 'answer', handledIn: 'stx' },
 };

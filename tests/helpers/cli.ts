@@ -23,6 +23,7 @@ export function stateos(args: string[], opts: { timeoutMs?: number } = {}): Prom
 export interface Served {
   proc: ChildProcess;
   url: string;
+  stdout: () => string;
   stderr: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -51,6 +52,7 @@ export function serve(args: string[]): Promise<Served> {
       resolve({
         proc,
         url: m[1],
+        stdout: () => out,
         stderr: () => err,
         stop: (signal = 'SIGTERM') =>
           new Promise((done) => {

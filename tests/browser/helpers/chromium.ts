@@ -23,13 +23,19 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(opts: { viewport?: { width: number; height: number } } = {}): Promise<Chromium> {
+export interface LaunchOptions {
+  viewport?: { width: number; height: number };
+  /** Flags added to CHROMIUM_ARGS (for example WEBRTC_LOOPBACK_ARGS). */
+  args?: string[];
+}
+
+export async function launchChromium(opts: LaunchOptions = {}): Promise<Chromium> {
   const profileDir = await mkdtemp(join(tmpdir(), 'stateos-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
       headless: true,
       viewport: opts.viewport ?? { width: 1100, height: 900 },
     });

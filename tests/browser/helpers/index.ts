@@ -2,12 +2,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { type Chromium, launchChromium } from './chromium.ts';
+import { type Chromium, launchChromium, type LaunchOptions } from './chromium.ts';
 import { type PageServer, REPO_ROOT, startPageServer } from './server.ts';
 
-export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './chromium.ts';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, type LaunchOptions } from './chromium.ts';
 export { REPO_ROOT, startPageServer } from './server.ts';
 export { spawnChromium, type SpawnedChromium } from './spawned.ts';
+export { allowLocalCandidates, WEBRTC_LOOPBACK_ARGS } from './webrtc.ts';
 
 export const ARTIFACTS = join(REPO_ROOT, 'tests', 'artifacts');
 
@@ -40,11 +41,11 @@ export async function openTestPage(context: BrowserContext, url: string, ready?:
   return { page, errors };
 }
 
-export async function startBrowserEnv(): Promise<BrowserEnv> {
+export async function startBrowserEnv(opts: LaunchOptions = {}): Promise<BrowserEnv> {
   const server = await startPageServer();
   let chromium: Chromium;
   try {
-    chromium = await launchChromium();
+    chromium = await launchChromium(opts);
   } catch (e) {
     await server.close();
     throw e;

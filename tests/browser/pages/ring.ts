@@ -6,6 +6,7 @@ import { decodeStu, type Result, type Stu } from '../../../shared/stu/index.ts';
 import { deleteIdbRing, openIdbRing } from '../../../web/ring/idb-ring.ts';
 import { deviceModel, openChecks } from './device-checks.ts';
 import { idbHarness } from './idb-harness.ts';
+import { renderCases } from './cases-table.ts';
 import type { Acked, CaseResult, FillReport, RingPageApi, RingSpec, VerifyReport } from './ring-api.ts';
 
 const describe = (e: unknown) => ({
@@ -19,30 +20,12 @@ const open = (spec: RingSpec) =>
 
 function render(results: CaseResult[], total: number): void {
   const failed = results.filter((r) => !r.ok).length;
-  document.getElementById('summary')!.textContent =
+  const summary =
     results.length < total
       ? `IndexedDB ring acceptance: ${results.length}/${total} run…`
       : `IndexedDB ring acceptance in ${navigator.userAgent.match(/Chrom(e|ium)\/[\d.]+/)?.[0] ?? 'this browser'}: ` +
         `${total - failed}/${total} passed${failed ? `, ${failed} FAILED` : ''}`;
-  const rows = results.map((r) => {
-    const tr = document.createElement('tr');
-    const mark = document.createElement('td');
-    mark.className = r.ok ? 'ok' : 'fail';
-    mark.textContent = r.ok ? '✓' : '✗';
-    const name = document.createElement('td');
-    name.textContent = r.name;
-    if (r.error) {
-      const pre = document.createElement('pre');
-      pre.textContent = r.error;
-      name.append(pre);
-    }
-    const ms = document.createElement('td');
-    ms.className = 'ms';
-    ms.textContent = r.ms.toFixed(0);
-    tr.append(mark, name, ms);
-    return tr;
-  });
-  document.getElementById('cases')!.replaceChildren(...rows);
+  renderCases(summary, results);
 }
 
 const api: RingPageApi = {

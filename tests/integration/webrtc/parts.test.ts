@@ -1,10 +1,10 @@
 // The pure parts of the Node WebRTC transports: SDP reading, the link control codec, the werift reassembly
 // fix, and the negotiation rules a link enforces before any packet moves.
 import { describe, expect, it } from 'vitest';
-import { decodeControl, encodeBye, encodeClose, encodeClosed, encodePing, encodePong } from '../../../node-peer/webrtc/control.ts';
+import { decodeControl, encodeBye, encodeClose, encodeClosed, encodePing, encodePong } from '../../../shared/stx/link/control.ts';
 import { makeLink } from '../../../node-peer/webrtc/index.ts';
 import { toNdcIceServers } from '../../../node-peer/webrtc/ndc-link.ts';
-import { checkRemoteSdp, negotiatedMaxMessageSize, parseFingerprint, parseIceUrl, parseMaxMessageSize } from '../../../node-peer/webrtc/sdp.ts';
+import { checkRemoteSdp, negotiatedMaxMessageSize, parseFingerprint, parseIceUrl, parseMaxMessageSize } from '../../../shared/stx/link/sdp.ts';
 import { popMessages } from '../../../node-peer/webrtc/werift-fixes.ts';
 
 const SDP = [

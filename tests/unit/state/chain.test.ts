@@ -115,6 +115,6 @@ describe('chains', () => {
       mk({ ts: 10, seq: 1, origin: ORIGINS[0], body: { add: 2 } }),
     ]);
     expect(e.get(OBJ)?.state).toEqual({ value: 2 });
-    expect(e.collisions()[0].winner).toBe(`${ORIGINS[0]}/1`);
+    expect(e.collisions()[0].winner).toBe(stuId({ origin: ORIGINS[0], type: COUNTER, seq: 1 }));
   });
 });

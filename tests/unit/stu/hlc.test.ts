@@ -27,8 +27,8 @@ describe('hybrid logical clock', () => {
 });
 
 describe('origin', () => {
-  it('numbers its STUs 1, 2, 3 and continues after what it observed at boot', () => {
-    const o = new Origin(newGuid(), 0, new HybridClock(() => 10));
+  it("numbers each type's STUs 1, 2, 3 and continues after what it observed at boot", () => {
+    const o = new Origin(newGuid(), new HybridClock(() => 10));
     const object = newGuid();
     const seqs = [o.create({ type: 1, object }), o.create({ type: 1, object })].map((b) => {
       const d = decodeStu(b);
@@ -36,9 +36,12 @@ describe('origin', () => {
       return d.value.header.seq;
     });
     expect(seqs).toEqual([1, 2]);
-    o.observe(o.guid, 41, hlcFrom(99));
-    expect(o.next().seq).toBe(42);
-    o.observe(newGuid(), 1000, hlcFrom(5));
-    expect(o.next().seq).toBe(43);
+    o.observe(o.guid, 1, 41, hlcFrom(99));
+    expect(o.next(1).seq).toBe(42);
+    o.observe(newGuid(), 1, 1000, hlcFrom(5));
+    expect(o.next(1).seq).toBe(43);
+    // each type has its own numbering
+    expect(o.next(2).seq).toBe(1);
+    expect(o.lastSeq(1)).toBe(43);
   });
 });

@@ -1,7 +1,7 @@
 // What the WebRTC links read from a session description: the DTLS certificate fingerprint (the admission
 // step binds to it), the SCTP max-message-size, and whether it carries a data channel m-line at all. SDPs
 // arrive from the network (an HTTP POST), so they are bounded and checked before a WebRTC stack sees them.
-import { err } from '../../shared/stx/errors.ts';
+import { err } from '../errors.ts';
 
 /** A DTLS certificate fingerprint as written in SDP: `sha-256` and upper-case hex pairs joined by colons. */
 export interface Fingerprint {
@@ -39,6 +39,24 @@ export function parseMaxMessageSize(sdp: string): number {
     if (m) return Number(m[1]);
   }
   return SDP_DEFAULT_MAX_MESSAGE_SIZE;
+}
+
+/**
+ * The description with its max-message-size set to `max` (the line replaced, or added after a=sctp-port).
+ * For a stack that cannot be told what to advertise (a browser): only the copy handed to the peer changes,
+ * so the peer sends no more than `max`, which must not exceed what the stack itself advertised.
+ */
+export function withMaxMessageSize(sdp: string, max: number): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const out = lines(sdp);
+  const at = out.findIndex((l) => MAX_MESSAGE_SIZE.test(l));
+  if (at >= 0) out[at] = `a=max-message-size:${max}`;
+  else {
+    const port = out.findIndex((l) => l.startsWith('a=sctp-port:'));
+    if (port < 0) throw err('BAD_PARAM', 'the description has no a=sctp-port line to put a max-message-size after');
+    out.splice(port + 1, 0, `a=max-message-size:${max}`);
+  }
+  return out.join(eol);
 }
 
 /** The largest message both sides accept: the smaller of the two, where 0 means "no limit". */

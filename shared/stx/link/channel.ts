@@ -3,9 +3,9 @@
 // were sent; the peer delivers that many, ends its side ("closed by the peer") and confirms; only then is the
 // stream reset. A closing channel delivers nothing more. A backend supplies write/closeBackend/release,
 // bufferedAmount and the stream id.
-import { closedError, err, type StxError } from '../../shared/stx/errors.ts';
-import type { Channel, ChannelState, Unsubscribe } from '../../shared/stx/transport.ts';
-import { Emitter } from '../../shared/util/emitter.ts';
+import { closedError, err, type StxError } from '../errors.ts';
+import type { Channel, ChannelState, Unsubscribe } from '../transport.ts';
+import { Emitter } from '../../util/emitter.ts';
 import { encodeClose, encodeClosed } from './control.ts';
 
 /** What a channel needs from its link. */
@@ -38,7 +38,8 @@ export abstract class BaseChannel implements Channel {
   state: ChannelState;
   /** The SCTP stream id, once registered with the link. */
   stream: number | undefined;
-  /** Called once when the channel opens (the link watches its control channel through it). */
+  /** Called once when the channel opens (the link watches its control channel through it; the browser link
+   *  announces through it a remote channel that was not open yet). */
   whenOpened: (() => void) | undefined;
   protected closeRequested = false;
   protected readonly low = new Emitter<void>();

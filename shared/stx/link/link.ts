@@ -1,30 +1,30 @@
-// What the werift and node-datachannel links share: the negotiation state machine (one offer, one answer,
-// gathering complete before either is handed out: no trickle, so an HTTP POST can carry them), the link
-// control channel (control.ts: heartbeats, "bye", the channel close handshake), the negotiated
-// max-message-size, the DTLS fingerprints, and the bookkeeping of channels (remote channels announced before
-// their first message, every channel ended when the link goes). The backends implement the abstract hooks.
-import { silentLogger, type Logger } from '../../shared/log.ts';
-import { closedError, err, StxError } from '../../shared/stx/errors.ts';
-import type { Channel, ChannelOptions, PeerLink, Unsubscribe } from '../../shared/stx/transport.ts';
-import { Emitter } from '../../shared/util/emitter.ts';
+// What every WebRTC link shares (werift and node-datachannel in node-peer/webrtc/, the browser's
+// RTCPeerConnection in web/stx/): the negotiation state machine (one offer, one answer, gathering complete
+// before either is handed out: no trickle, so an HTTP POST can carry them), the link control channel
+// (control.ts: heartbeats, "bye", the channel close handshake), the negotiated max-message-size, the DTLS
+// fingerprints, and the bookkeeping of channels (remote channels announced before their first message, every
+// channel ended when the link goes). Platform-free: the backends implement the abstract hooks, and options
+// only one platform understands live with that platform's backend.
+import { silentLogger, type Logger } from '../../log.ts';
+import { closedError, err, StxError } from '../errors.ts';
+import type { Channel, ChannelOptions, PeerLink, Unsubscribe } from '../transport.ts';
+import { Emitter } from '../../util/emitter.ts';
 import { type BaseChannel, type ChannelHost, settle, type Waiter } from './channel.ts';
 import { CONTROL_LABEL, decodeControl, encodeBye, encodePing, encodePong } from './control.ts';
 import { checkRemoteSdp, type Fingerprint, type IceServer, negotiatedMaxMessageSize, parseFingerprint, parseMaxMessageSize, SDP_DEFAULT_MAX_MESSAGE_SIZE } from './sdp.ts';
 
-export type Backend = 'werift' | 'datachannel';
-export const BACKENDS: readonly Backend[] = ['werift', 'datachannel'];
+/** The WebRTC stack under a link: werift or node-datachannel (Node), or the browser's RTCPeerConnection. */
+export type LinkBackend = 'werift' | 'datachannel' | 'browser';
 
+/** What every backend takes; a backend may add its own (node-peer/webrtc/options.ts, web/stx/rtc-link.ts). */
 export interface LinkOptions {
   /** STUN/TURN servers. None by default: no public server is ever asked unless listed here. */
   iceServers?: IceServer[];
-  /** The max-message-size this side advertises. Default 64 KiB (werift, at most 1 MiB) or 256 KiB
-   *  (node-datachannel, at most 16 MiB). Channels use the smaller of both sides' values. */
+  /** The max-message-size this side advertises. Default 64 KiB (werift, at most 1 MiB), 256 KiB
+   *  (node-datachannel, at most 16 MiB), the browser's own (Chrome 256 KiB, never more). Channels use the
+   *  smaller of both sides' values. */
   maxMessageSize?: number;
-  /** werift: also gather a host candidate on 127.0.0.1 (werift skips lo). Default true. */
-  loopback?: boolean;
-  /** node-datachannel: gather candidates on this address only (for example 127.0.0.1). */
-  bindAddress?: string;
-  /** A channel refuses send() with QUEUE_FULL past this many buffered bytes. Default 16 MiB. */
+  /** A channel refuses send() with QUEUE_FULL past this many buffered bytes. Default 16 MiB (browser: 8 MiB). */
   maxQueuedBytes?: number;
   /** Candidate gathering is cut short after this long, and the description goes out with what it has. Default 5 s. */
   gatherTimeoutMs?: number;
@@ -37,9 +37,6 @@ export interface LinkOptions {
   deadAfterMs?: number;
   /** A closing channel waits at most this long for its queued bytes to leave before it is closed anyway. Default 30 s. */
   closeTimeoutMs?: number;
-  /** werift: messages and bytes handed to werift at once per channel; the rest waits in the link (werift's
-   *  queue is quadratic in queued messages). Defaults 16 and 1 MiB. */
-  weriftInFlight?: { messages?: number; bytes?: number };
   log?: Logger;
 }
 
@@ -47,7 +44,7 @@ export type LinkPhase = 'new' | 'offering' | 'offered' | 'answering' | 'connecti
 
 /** A PeerLink over one RTCPeerConnection, negotiated with one offer and one answer. */
 export interface WebrtcLink extends PeerLink {
-  readonly backend: Backend;
+  readonly backend: LinkBackend;
   readonly phase: LinkPhase;
   /** Why the link closed, once it has. */
   readonly closeReason: string | undefined;
@@ -71,9 +68,9 @@ export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_EARLY_CLOSES = 256;
 const EARLY_CLOSE_MS = 10_000;
 
-/** The negotiation, control channel and bookkeeping both backends share. */
+/** The negotiation, control channel and bookkeeping every backend shares. */
 export abstract class LinkCore implements WebrtcLink, ChannelHost {
-  abstract readonly backend: Backend;
+  abstract readonly backend: LinkBackend;
   state: 'open' | 'closed' = 'open';
   phase: LinkPhase = 'new';
   closeReason: string | undefined;
@@ -92,6 +89,8 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
   private closeError: StxError | undefined;
   private localFp: Fingerprint | undefined;
   private remoteFp: Fingerprint | undefined;
+  private localMax: number;
+  private remoteMax = SDP_DEFAULT_MAX_MESSAGE_SIZE;
   private negotiatedMax: number;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -104,8 +103,9 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
 
   constructor(
     protected readonly opts: LinkOptions,
-    readonly localMaxMessageSize: number,
+    localMaxMessageSize: number,
   ) {
+    this.localMax = localMaxMessageSize;
     this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 30_000;
     this.gatherTimeoutMs = opts.gatherTimeoutMs ?? 5_000;
@@ -113,7 +113,12 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
     this.heartbeatMs = opts.heartbeatMs ?? 5_000;
     this.deadAfterMs = opts.deadAfterMs ?? 30_000;
     this.log = opts.log ?? silentLogger;
-    this.negotiatedMax = negotiatedMaxMessageSize(localMaxMessageSize, SDP_DEFAULT_MAX_MESSAGE_SIZE);
+    this.negotiatedMax = negotiatedMaxMessageSize(localMaxMessageSize, this.remoteMax);
+  }
+
+  /** The max-message-size this side advertises. */
+  get localMaxMessageSize(): number {
+    return this.localMax;
   }
 
   get maxMessageSize(): number {
@@ -303,6 +308,12 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
     this.localFp = parseFingerprint(sdp);
   }
 
+  /** Backend: what this side advertises, when only its own description tells (a browser's). */
+  protected setLocalMaxMessageSize(max: number): void {
+    this.localMax = max;
+    this.negotiatedMax = negotiatedMaxMessageSize(max, this.remoteMax);
+  }
+
   protected abstract makeOffer(): Promise<string>;
   protected abstract makeAnswer(offer: string): Promise<string>;
   protected abstract applyAnswer(answer: string): Promise<void>;
@@ -336,7 +347,8 @@ export abstract class LinkCore implements WebrtcLink, ChannelHost {
 
   private setRemote(sdp: string): void {
     this.remoteFp = parseFingerprint(sdp);
-    this.negotiatedMax = negotiatedMaxMessageSize(this.localMaxMessageSize, parseMaxMessageSize(sdp));
+    this.remoteMax = parseMaxMessageSize(sdp);
+    this.negotiatedMax = negotiatedMaxMessageSize(this.localMax, this.remoteMax);
   }
 
   private startConnectTimer(): void {
