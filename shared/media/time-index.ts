@@ -399,6 +399,30 @@ export class TimeIndex {
     return out;
   }
 
+  /** Held frames with fromSample ≤ sample < toSample, in sample order (data discovery sends these). */
+  samples(id: Guid, stream: number, fromSample: number, toSample: number): FrameRef[] {
+    const s = this.media.get(id)?.streams.get(stream);
+    if (!s) return [];
+    if (s.dead) s.compact();
+    const out: FrameRef[] = [];
+    for (let i = s.lowerSample(fromSample); i < s.n && s.sample[i] < toSample; i++) out.push(s.ref(i));
+    return out;
+  }
+
+  /** The sample ranges [from, to) of a stream held here, within [fromSample, toSample). */
+  heldRanges(id: Guid, stream: number, fromSample = 0, toSample = Infinity): { from: number; to: number }[] {
+    const s = this.media.get(id)?.streams.get(stream);
+    if (!s) return [];
+    if (s.dead) s.compact();
+    const out: { from: number; to: number }[] = [];
+    for (let i = s.lowerSample(fromSample); i < s.n && s.sample[i] < toSample; i++) {
+      const last = out[out.length - 1];
+      if (last && last.to === s.sample[i]) last.to++;
+      else out.push({ from: s.sample[i], to: s.sample[i] + 1 });
+    }
+    return out;
+  }
+
   /** The key frame at or before `t` (video) or the frame presented at `t` (audio), if held. */
   seekPoint(id: Guid, stream: number, t: number, unit: TimeUnit = 's'): FrameRef | undefined {
     const c = this.cover(id, stream, t, t + (unit === 'ticks' ? 1 : unit === 'ms' ? 1 : 0.001), unit);

@@ -9,6 +9,7 @@
 import { silentLogger, type Logger } from '../log.ts';
 import type { Guid } from '../stu/index.ts';
 import { err } from '../stx/errors.ts';
+import type { ReplyInit } from '../stx/connection.ts';
 import type { Message } from '../stx/message.ts';
 import { Method } from '../stx/methods.ts';
 import { type Channel, type PeerLink, SIGNALING_LABEL, SIGNALING_OPTIONS } from '../stx/transport.ts';
@@ -66,6 +67,7 @@ interface Entry {
 export class SyncHub {
   readonly events = { progress: new Emitter<{ peer: Guid | undefined; p: CatchUp }>(), admitted: new Emitter<PeerSession>(), ended: new Emitter<PeerSession>() };
   private readonly entries = new Set<Entry>();
+  private readonly handlers = new Map<string, (from: PeerSession, m: Message) => ReplyInit | void | Promise<ReplyInit | void>>();
   private readonly dialing = new Set<Guid>();
   private readonly joins = new Map<string, { stop: boolean; timer?: ReturnType<typeof setTimeout> }>();
   private pending = 0;
@@ -202,6 +204,7 @@ export class SyncHub {
     });
     session.conn.handle(Method.Peers, (m) => this.guarded(session, () => this.onPeers(session, m)));
     session.conn.handle(Method.Offer, (m) => this.guarded(session, () => this.onOffer(session, m)));
+    for (const [method, h] of this.handlers) session.conn.handle(method, (m) => this.guarded(session, () => h(session, m)));
     const entry: Entry = { session, how, backend: link.backend };
     this.entries.add(entry);
     session.events.progress.on((p) => this.events.progress.emit({ peer: session.peer, p }));
@@ -212,6 +215,22 @@ export class SyncHub {
     });
     if (this.closed) session.close('shutdown', 'shutting down');
     return session;
+  }
+
+  /** Registers a method between admitted servers on every session, present and future (data discovery). */
+  handle(method: string, handler: (from: PeerSession, m: Message) => ReplyInit | void | Promise<ReplyInit | void>): void {
+    this.handlers.set(method, handler);
+    for (const e of this.entries) e.session.conn.handle(method, (m) => this.guarded(e.session, () => handler(e.session, m)));
+  }
+
+  /** Live sessions with servers. */
+  servers(): PeerSession[] {
+    return this.sessions().filter((s) => s.peerRole === 'server');
+  }
+
+  /** The group leader: the lowest GUID among this server and its live server peers. */
+  leader(): Guid {
+    return this.servers().reduce((min, s) => (s.peer! < min ? s.peer! : min), this.guid);
   }
 
   /** Asks a peer (or the first live server peer) for STUs by id range and stores them. */

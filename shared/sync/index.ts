@@ -4,3 +4,4 @@ export * from './hub.ts';
 export * from './session.ts';
 export * from './store.ts';
 export * from './wire.ts';
+export * from './discovery.ts';

@@ -19,7 +19,7 @@ import { SignalingConnection, type ReplyInit } from '../stx/connection.ts';
 import { err, isStxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
 import { Method } from '../stx/methods.ts';
-import { sendStus, TransferReceiver, type TransferStats } from '../stx/transfer.ts';
+import { sendStus, TransferReceiver, type TransferStats, type TransferTicket } from '../stx/transfer.ts';
 import type { Channel, PeerLink } from '../stx/transport.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { ClusterKey, FingerprintText } from './admission.ts';
@@ -348,7 +348,7 @@ export class PeerSession {
     return { attrs: { count: String(locs.length) } };
   }
 
-  private async sendLocs(locs: Loc[], ticket: ReturnType<typeof ticketParam>, direction: 'out'): Promise<void> {
+  private async sendLocs(locs: Loc[], ticket: TransferTicket, direction: 'out'): Promise<void> {
     const ac = new AbortController();
     this.outgoing = ac;
     const t0 = performance.now();
@@ -470,14 +470,33 @@ export class PeerSession {
     return { attrs: { count: String(hits.length) } };
   }
 
-  private async sendRange(locs: Loc[], ticket: ReturnType<typeof ticketParam>): Promise<void> {
+  private async sendRange(locs: Loc[], ticket: TransferTicket): Promise<void> {
     try {
-      const s = await sendStus(this.link, ticket, readAhead(this.store, locs));
-      this.stats.stusOut += s.stus;
-      this.stats.bytesOut += s.bytes;
+      await this.sendLocsTo(ticket, locs);
     } catch (e) {
       this.log.info('GetSTU transfer failed', { peer: this.peer, error: (e as Error).message });
     }
+  }
+
+  /** Sends the STUs at `locs` (skipping any evicted since) over a transfer opened with the peer's ticket. */
+  async sendLocsTo(ticket: TransferTicket, locs: Loc[], signal?: AbortSignal): Promise<TransferStats> {
+    const s = await sendStus(this.link, ticket, readAhead(this.store, locs), { signal });
+    this.stats.stusOut += s.stus;
+    this.stats.bytesOut += s.bytes;
+    return s;
+  }
+
+  /** A ticket for STUs the peer is about to send; `done` resolves once every one of them is stored. */
+  receive(rate?: number): { ticket: TransferTicket; done: Promise<TransferStats>; cancel(reason: string): void } {
+    if (this.state === 'closed') throw err('CLOSED', 'session closed');
+    const peer = this.peer!;
+    const exp = this.receiver.expect({ rate, onStu: (bytes) => this.received(bytes, peer) });
+    const done = exp.done.then(async (s) => {
+      await this.settled();
+      return s;
+    });
+    done.catch(() => undefined);
+    return { ticket: exp.ticket, done, cancel: (reason) => exp.cancel(reason) };
   }
 
   /** Offers an STU stored here to the peer: metadata only, and only what the peer is not known to hold. */

@@ -2,7 +2,8 @@
 // fault shim on the signaling channel), fake but distinct DTLS fingerprints.
 import { openMemoryRing, memoryDevices, type Ring } from '../../../shared/ring/index.ts';
 import { StateEngine } from '../../../shared/state/index.ts';
-import { type Guid, newGuid, stuId } from '../../../shared/stu/index.ts';
+import { TimeIndex } from '../../../shared/media/time-index.ts';
+import { type Guid, isData, newGuid, stuId } from '../../../shared/stu/index.ts';
 import { type FaultOptions, type FaultyChannel, withFaults } from '../../../shared/stx/fault.ts';
 import { memoryPair } from '../../../shared/stx/memory-transport.ts';
 import type { Channel, ChannelOptions, PeerLink } from '../../../shared/stx/transport.ts';
@@ -20,15 +21,24 @@ export interface TestServer {
   engine: StateEngine;
   store: RingStore;
   hub: SyncHub;
+  /** The media time index of the frames this server holds. */
+  index: TimeIndex;
   fingerprint: string;
 }
 
-export async function makeServer(opts: { key?: string; role?: Role; guid?: Guid; syncIntervalMs?: number; metaBytes?: number } = {}): Promise<TestServer> {
+export async function makeServer(opts: { key?: string; role?: Role; guid?: Guid; syncIntervalMs?: number; metaBytes?: number; dataBytes?: number } = {}): Promise<TestServer> {
   const guid = opts.guid ?? newGuid();
-  const ring = await openMemoryRing(memoryDevices(opts.metaBytes ?? 4 << 20, 1 << 20), { fsync: { mode: 'none' } });
+  const ring = await openMemoryRing(memoryDevices(opts.metaBytes ?? 4 << 20, opts.dataBytes ?? 1 << 20), { fsync: { mode: 'none' } });
   const engine = new StateEngine();
   engine.register(kvApp('first-wins'));
-  const store = new RingStore(guid, ring, { engine });
+  const index = new TimeIndex();
+  const store = new RingStore(guid, ring, {
+    engine,
+    onAppend: (header, loc) => {
+      if (isData(header)) index.addStu({ header, loc });
+    },
+  });
+  index.attach(ring);
   const role = opts.role ?? 'server';
   const hub = new SyncHub({
     store,
@@ -44,7 +54,7 @@ export async function makeServer(opts: { key?: string; role?: Role; guid?: Guid;
     requestTimeoutMs: 2000,
     helloTimeoutMs: 2000,
   });
-  return { guid, ring, engine, store, hub, fingerprint: `sha-256 ${guid.replaceAll('-', '').toUpperCase()}` };
+  return { guid, ring, engine, store, hub, index, fingerprint: `sha-256 ${guid.replaceAll('-', '').toUpperCase()}` };
 }
 
 /** A memory link that looks like a connected WebRTC link, its signaling channel behind the fault shim. */
