@@ -134,3 +134,29 @@ for (const backend of ['datachannel', 'werift'] as const) {
     });
   });
 }
+
+describe('a joined server that loses its peer', () => {
+  it('dials again with backoff until the peer is back, and catches up on what it missed', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const [da, db] = [join(tmp, `re-a-${Date.now()}`), join(tmp, `re-b-${Date.now()}`)];
+    const args = (d: string) => ['--data', d, ...small, ...KEY, '--sync-interval', '1000'];
+    let a = await start(['--http', `127.0.0.1:${port}`, ...args(da)]);
+    const b = await start([...args(db), '--peer', `http://127.0.0.1:${port}`]);
+    const livePeers = async () => (await get<Peers>(b, '/api/peers')).peers.filter((p) => p.state === 'live').length;
+    await waitFor('B joined A', async () => (await livePeers()) === 1);
+    await a.stop('SIGKILL');
+    running.splice(running.indexOf(a), 1);
+    // A comes back on the same address with something new
+    const clip = await stateos(['ingest', clips[0], '--title', 'While B was alone', '--data', da, ...small]);
+    expect(clip.code, clip.stderr).toBe(0);
+    a = await start(['--http', `127.0.0.1:${port}`, ...args(da)]);
+    await waitFor('B dialled A again and caught up', async () => (await ids(b)).length === 1, 60_000);
+    expect(await livePeers()).toBe(1);
+  });
+});
