@@ -5,12 +5,14 @@ import type { Server } from 'node:http';
 import { isGuid } from '../shared/stu/index.ts';
 import { isStxError } from '../shared/stx/errors.ts';
 import { ClusterKey } from '../shared/sync/admission.ts';
+import { Discovery } from '../shared/sync/discovery.ts';
 import { SyncHub } from '../shared/sync/hub.ts';
 import type { PeerSession } from '../shared/sync/session.ts';
 import type { CommonOptions } from './cli/main.ts';
 import { packageVersion } from './cli/main.ts';
 import { progressBar, type Progress } from './cli/progress.ts';
 import { readJson, sendError, sendJson, startHttp, type Route } from './http/server.ts';
+import { NodeMediaSource } from './media/frames.ts';
 import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
@@ -36,18 +38,25 @@ export interface ServeOptions extends CommonOptions {
   acceptViewers?: boolean;
   /** Register is repeated this often (anti-entropy). Default 10 s. */
   syncIntervalMs?: number;
+  /** Keep a copy of every media's frames (receive whatever others fetch, as a mirror). */
+  mirror?: boolean;
+  /** How long a gateway waits for frames fetched from other servers. Default 10 s. */
+  mediaWaitMs?: number;
 }
 
 export interface Running {
   node: StateNode;
   hub: SyncHub;
+  discovery: Discovery;
+  /** What the gateways play from: local frames, and frames fetched from the group when missing. */
+  media: NodeMediaSource;
   url: string;
   stop(): Promise<void>;
 }
 
 const MAX_OFFER_BODY = 64 * 1024;
 
-export function apiRoutes(node: StateNode, hub?: SyncHub): Route[] {
+export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery): Route[] {
   const started = Date.now();
   const routes: Route[] = [
     {
@@ -114,6 +123,17 @@ export function apiRoutes(node: StateNode, hub?: SyncHub): Route[] {
     },
     {
       method: 'POST',
+      path: '/api/push',
+      handler: async (req, res) => {
+        const b = await readJson(req, res, 4096);
+        if (!b) return;
+        if (!isGuid(b.media) || !node.index.get(b.media)) return sendError(res, 400, 'media: the id of a media object held here');
+        discovery?.push(b.media);
+        sendJson(res, 202, { media: b.media, servers: hub.servers().map((s) => s.peer) });
+      },
+    },
+    {
+      method: 'POST',
       path: '/api/pull',
       handler: async (req, res) => {
         const b = await readJson(req, res, 4096);
@@ -171,7 +191,18 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       }),
     });
     showCatchUp(hub);
-    server = await startHttp(apiRoutes(node, hub), opts.host, opts.port, opts.log);
+    const discovery = new Discovery({
+      hub,
+      holder: node.index,
+      log: opts.log,
+      wants: () => opts.mirror === true,
+      wholeMedia: (id) => node.index.get(id)?.tracks.map((t) => ({ stream: t.index, ranges: [{ from: 0, to: t.frames }] })) ?? [],
+    });
+    const media = new NodeMediaSource(node, {
+      waitMs: opts.mediaWaitMs,
+      fetchMissing: (id, stream, gaps, signal) => discovery.download(id, stream, gaps.map((g) => ({ from: g.fromSample, to: g.toSample })), signal),
+    });
+    server = await startHttp(apiRoutes(node, hub, discovery), opts.host, opts.port, opts.log);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
@@ -192,6 +223,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     return {
       node,
       hub: h,
+      discovery,
+      media,
       url,
       stop: async () => {
         await h.close('shutdown');

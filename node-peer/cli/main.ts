@@ -41,6 +41,8 @@ Options:
   --mesh on|off       connect to the servers our peers know (default on)
   --viewers on|off    accept browser viewers (default on)
   --sync-interval MS  how often peers compare what they hold (default 10000)
+  --mirror            keep a copy of the frames other servers fetch (and of pushed media)
+  --media-wait MS     how long a gateway waits for frames fetched from other servers (default 10000)
   --json              machine-readable output
   --log-level LEVEL   debug | info | warn (default) | error | silent; JSON lines on stderr
 `;
@@ -64,6 +66,8 @@ const options = {
   mesh: { type: 'string', default: 'on' },
   viewers: { type: 'string', default: 'on' },
   'sync-interval': { type: 'string' },
+  mirror: { type: 'boolean' },
+  'media-wait': { type: 'string' },
   json: { type: 'boolean' },
   'log-level': { type: 'string', default: process.env.STATEOS_LOG ?? 'warn' },
 } as const;
@@ -218,6 +222,8 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     mesh: onOff(v.mesh, '--mesh'),
     acceptViewers: onOff(v.viewers, '--viewers'),
     syncIntervalMs: v['sync-interval'] !== undefined ? positiveInt(v['sync-interval'], '--sync-interval') : undefined,
+    mirror: v.mirror === true,
+    mediaWaitMs: v['media-wait'] !== undefined ? positiveInt(v['media-wait'], '--media-wait') : undefined,
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {
