@@ -70,6 +70,11 @@ class SectionedRing implements Ring {
     return this.section(loc.section).read(loc);
   }
 
+  async readMany(locs: readonly Loc[]): Promise<Result<StoredStu, RingError>[]> {
+    if (locs.every((l) => l.section === locs[0]?.section)) return locs.length ? this.section(locs[0].section).readMany(locs) : [];
+    return Promise.all(locs.map((l) => this.read(l)));
+  }
+
   scan(section: Section, opts: { bodies?: boolean } = {}): AsyncIterable<ScanEntry> {
     return this.section(section).records(section === 'meta' || opts.bodies === true);
   }

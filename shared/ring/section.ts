@@ -444,6 +444,43 @@ export class RingSection {
     return this.decodeRecord(bytes, loc);
   }
 
+  /**
+   * Several records, in the order given. Records lying back to back in the region (the usual case for a
+   * run of consecutive record numbers) are read with one device read of at most `maxRun` bytes.
+   */
+  async readMany(locs: readonly Loc[], maxRun = 1 << 20): Promise<Result<StoredStu, RingError>[]> {
+    const out: Result<StoredStu, RingError>[] = new Array(locs.length);
+    let i = 0;
+    while (i < locs.length) {
+      const first = locs[i];
+      if (first.recSeq > this.writtenRecSeq) await this.writtenUpTo(first.recSeq);
+      const k = this.q.find(first.recSeq);
+      if (k < 0 || this.q.offsetAt(k) !== first.offset || this.q.kindAt(k) === Kind.Corrupt) {
+        out[i] = await this.read(first);
+        i++;
+        continue;
+      }
+      // extend the run while the next loc is the next record, right after this one
+      let j = i + 1;
+      let end = first.offset + this.q.sizeAt(k);
+      while (j < locs.length) {
+        const kk = k + (j - i);
+        const l = locs[j];
+        if (kk >= this.q.length || l.recSeq > this.writtenRecSeq || this.q.recSeqAt(kk) !== l.recSeq || this.q.offsetAt(kk) !== l.offset || l.offset !== end) break;
+        if (this.q.kindAt(kk) === Kind.Corrupt || end + this.q.sizeAt(kk) - first.offset > maxRun) break;
+        end += this.q.sizeAt(kk);
+        j++;
+      }
+      const bytes = await this.device.read(REGION_START + first.offset, end - first.offset);
+      for (let n = i; n < j; n++) {
+        const at = locs[n].offset - first.offset;
+        out[n] = this.decodeRecord(bytes.subarray(at, at + this.q.sizeAt(k + (n - i))), locs[n]);
+      }
+      i = j;
+    }
+    return out;
+  }
+
   private decodeRecord(bytes: Uint8Array, loc: Loc): Result<StoredStu, RingError> {
     const p = readPrefix(bytes, 0);
     if (!p || p.recSeq !== loc.recSeq) return err('CORRUPT', `${this.name} record ${loc.recSeq} at offset ${loc.offset}: prefix damaged`);

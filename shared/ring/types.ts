@@ -105,6 +105,8 @@ export interface Ring {
   append(stu: Uint8Array): Promise<Loc>;
   /** The STU at `loc`, checked; `bytes` is the whole encoded STU (header and body) as stored. */
   read(loc: Loc): Promise<Result<StoredStu, RingError>>;
+  /** Several STUs, in the order given; records lying back to back are read with one device read. */
+  readMany(locs: readonly Loc[]): Promise<Result<StoredStu, RingError>[]>;
   /** Every live record, oldest first. Data records are read headers-only unless `bodies` is set. */
   scan(section: Section, opts?: { bodies?: boolean }): AsyncIterable<ScanEntry>;
   /** Wait until every append so far is durable. */

@@ -69,7 +69,7 @@ export interface SessionOptions {
 /** Stores of received STUs in flight at once. */
 const MAX_PUTS = 256;
 /** STUs read ahead from the ring while sending. */
-const READ_AHEAD = 64;
+const READ_AHEAD = 256;
 
 export type SessionState = 'admitting' | 'live' | 'closed';
 
@@ -137,7 +137,7 @@ export class PeerSession {
     if (opts.role === 'server' && !opts.key) throw new TypeError('a server session needs the cluster key');
     this.store = opts.store;
     this.log = opts.log ?? silentLogger;
-    this.receiver = new TransferReceiver(link, { log: this.log });
+    this.receiver = new TransferReceiver(link, { log: this.log, windowBytes: 16 * 1024 * 1024 });
     this.conn = new SignalingConnection(channel, { log: this.log, requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
     this.conn.handle(Method.Hello, (m) => this.onHello(m));
     this.conn.handle(Method.Register, (m) => this.guard(m, () => this.onRegister(m)));
@@ -568,7 +568,7 @@ export class PeerSession {
 /** The STUs at `locs`, in order, read READ_AHEAD at a time; ones gone since (evicted) are skipped. */
 async function* readAhead(store: SyncStore, locs: Loc[]): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < locs.length; i += READ_AHEAD) {
-    const batch = await Promise.all(locs.slice(i, i + READ_AHEAD).map((l) => store.read(l)));
+    const batch = await store.readMany(locs.slice(i, i + READ_AHEAD));
     for (const b of batch) if (b) yield b;
   }
 }

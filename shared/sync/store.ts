@@ -22,6 +22,8 @@ export interface SyncStore {
   readonly held: HeldIndex;
   /** The encoded STU at `loc`, or undefined when it is gone (evicted) or damaged. */
   read(loc: Loc): Promise<Uint8Array | undefined>;
+  /** The same for several, in order (one device read for records lying back to back). */
+  readMany(locs: readonly Loc[]): Promise<(Uint8Array | undefined)[]>;
   /** Checks and stores an STU from a peer. Throws StxError BAD_PARAM for bytes that are not a valid STU. */
   put(bytes: Uint8Array, from: Guid): Promise<'stored' | 'duplicate'>;
   onStored(fn: (s: Stored) => void): () => void;
@@ -71,6 +73,10 @@ export class RingStore implements SyncStore {
   async read(loc: Loc): Promise<Uint8Array | undefined> {
     const r = await this.ring.read(loc);
     return r.ok ? r.value.bytes : undefined;
+  }
+
+  async readMany(locs: readonly Loc[]): Promise<(Uint8Array | undefined)[]> {
+    return (await this.ring.readMany(locs)).map((r) => (r.ok ? r.value.bytes : undefined));
   }
 
   /** Makes a new STU here (next sequence of its type) and stores it. */
