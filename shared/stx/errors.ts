@@ -32,6 +32,7 @@ export type StxErrorCode =
   | 'UNSUPPORTED'
   // data-channel transfers (transfer.ts)
   | 'REFUSED'
+  | 'NOT_FOUND'
   | 'ABORTED'
   | 'BAD_FRAME';
 

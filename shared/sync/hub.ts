@@ -29,6 +29,9 @@ export interface Dialable extends PeerLink {
   connected(): Promise<void>;
 }
 
+/** A method handled by the hub's owner on every session (data discovery, the segment service). */
+export type HubHandler = (from: PeerSession, m: Message) => ReplyInit | void | Promise<ReplyInit | void>;
+
 export interface HubOptions extends Omit<SessionOptions, 'fingerprints'> {
   newLink(): Dialable;
   /** Connect to the servers our peers know (default true for a server). */
@@ -67,7 +70,7 @@ interface Entry {
 export class SyncHub {
   readonly events = { progress: new Emitter<{ peer: Guid | undefined; p: CatchUp }>(), admitted: new Emitter<PeerSession>(), ended: new Emitter<PeerSession>() };
   private readonly entries = new Set<Entry>();
-  private readonly handlers = new Map<string, (from: PeerSession, m: Message) => ReplyInit | void | Promise<ReplyInit | void>>();
+  private readonly handlers = new Map<string, { handler: HubHandler; viewers: boolean }>();
   private readonly dialing = new Set<Guid>();
   private readonly joins = new Map<string, { stop: boolean; timer?: ReturnType<typeof setTimeout> }>();
   private pending = 0;
@@ -204,7 +207,7 @@ export class SyncHub {
     });
     session.conn.handle(Method.Peers, (m) => this.guarded(session, () => this.onPeers(session, m)));
     session.conn.handle(Method.Offer, (m) => this.guarded(session, () => this.onOffer(session, m)));
-    for (const [method, h] of this.handlers) session.conn.handle(method, (m) => this.guarded(session, () => h(session, m)));
+    for (const [method, h] of this.handlers) this.register(session, method, h);
     const entry: Entry = { session, how, backend: link.backend };
     this.entries.add(entry);
     session.events.progress.on((p) => this.events.progress.emit({ peer: session.peer, p }));
@@ -218,9 +221,17 @@ export class SyncHub {
   }
 
   /** Registers a method between admitted servers on every session, present and future (data discovery). */
-  handle(method: string, handler: (from: PeerSession, m: Message) => ReplyInit | void | Promise<ReplyInit | void>): void {
-    this.handlers.set(method, handler);
-    for (const e of this.entries) e.session.conn.handle(method, (m) => this.guarded(e.session, () => handler(e.session, m)));
+  handle(method: string, handler: HubHandler, opts: { viewers?: boolean } = {}): void {
+    const h = { handler, viewers: opts.viewers === true };
+    this.handlers.set(method, h);
+    for (const e of this.entries) this.register(e.session, method, h);
+  }
+
+  private register(s: PeerSession, method: string, h: { handler: HubHandler; viewers: boolean }): void {
+    s.conn.handle(method, (m) => {
+      if (h.viewers && s.peerRole === 'viewer' && s.state !== 'closed') return h.handler(s, m);
+      return this.guarded(s, () => h.handler(s, m));
+    });
   }
 
   /** Live sessions with servers. */

@@ -486,6 +486,19 @@ export class PeerSession {
     return s;
   }
 
+  /** A ticket for byte strings (not STUs: segments, files) the peer is about to send, handed to onItem. */
+  expect(onItem: (bytes: Uint8Array) => void | Promise<void>, rate?: number): { ticket: TransferTicket; done: Promise<TransferStats>; cancel(reason: string): void } {
+    if (this.state === 'closed') throw err('CLOSED', 'session closed');
+    return this.receiver.expect({ rate, onStu: onItem });
+  }
+
+  /** Sends byte strings over a transfer opened with the peer's ticket. */
+  async sendItems(ticket: TransferTicket, items: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<TransferStats> {
+    const s = await sendStus(this.link, ticket, items, { signal });
+    this.stats.bytesOut += s.bytes;
+    return s;
+  }
+
   /** A ticket for STUs the peer is about to send; `done` resolves once every one of them is stored. */
   receive(rate?: number): { ticket: TransferTicket; done: Promise<TransferStats>; cancel(reason: string): void } {
     if (this.state === 'closed') throw err('CLOSED', 'session closed');
