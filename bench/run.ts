@@ -13,6 +13,9 @@ const suites: Record<string, () => Promise<Bench>> = {
   idb: async () => (await import('./idb.ts')).benchIdb,
   webrtc: async () => (await import('./webrtc.ts')).benchWebrtc,
   sync: async () => (await import('./sync.ts')).benchSync,
+  'media-net': async () => (await import('./media-net.ts')).benchMediaNet,
+  rtsp: async () => (await import('./rtsp.ts')).benchRtsp,
+  segments: async () => (await import('./segments.ts')).benchSegments,
 };
 
 async function main(): Promise<void> {

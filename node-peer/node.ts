@@ -5,9 +5,13 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../shared/log.ts';
 import { mediaApp } from '../shared/media/app.ts';
+import { channelApp, type ChannelState, scheduleByName } from '../shared/media/channel.ts';
+import { playlistApp, type PlaylistState } from '../shared/media/playlist.ts';
+import type { ChannelSchedule } from '../shared/media/schedule.ts';
+import { usageApp, type UsageState } from '../shared/media/usage.ts';
 import type { IngestProgress, IngestResult } from '../shared/media/ingest.ts';
 import { cleanTitle, encodeMetadata, type MediaMetadata } from '../shared/media/metadata.ts';
-import { mediaStuTypeName, MEDIA_META } from '../shared/media/stu-types.ts';
+import { CHANNEL, mediaStuTypeName, MEDIA_META, PLAYLIST, USAGE } from '../shared/media/stu-types.ts';
 import { TimeIndex } from '../shared/media/time-index.ts';
 import type { FsyncPolicy, Loc, Ring, ScanEntry } from '../shared/ring/types.ts';
 import { StateEngine } from '../shared/state/engine.ts';
@@ -15,7 +19,9 @@ import type { BusinessObject } from '../shared/state/types.ts';
 import { isData, stuId } from '../shared/stu/index.ts';
 import { RingStore } from '../shared/sync/store.ts';
 import { loadIdentity } from './identity.ts';
+import type { Play } from './media/frames.ts';
 import { ingestFile } from './media/ingest-file.ts';
+import { makeUsageRecorder, type UsageRecorder, usageTotals, type UsageTotalsView } from './media/usage.ts';
 import { openFileRing } from './ring/file-ring.ts';
 import { lockDir } from './ring/lock.ts';
 
@@ -41,6 +47,10 @@ export interface ObjectSummary {
   version: string;
   deleted: boolean;
   media?: { duration: number; container: string; tracks: { index: number; kind: string; codec: string; frames: number }[]; frames: number; bytes: number; localFrames: number };
+  /** Media: its plays (from its usage chain). Usage objects (one per server): the plays that server saw. */
+  usage?: UsageTotalsView;
+  playlist?: { clips: number };
+  channel?: { name: string; mode: string; playlists: number };
 }
 
 export interface BootReport {
@@ -57,6 +67,7 @@ const SNAPSHOT = 'objects.snapshot';
 
 export class StateNode {
   private readonly metaIds = new Map<number, string>();
+  private recorder: UsageRecorder | undefined;
 
   private constructor(
     readonly dir: string,
@@ -78,6 +89,9 @@ export class StateNode {
       const identity = await loadIdentity(opts.dir, opts.readOnly);
       const engine = new StateEngine();
       engine.register(mediaApp);
+      engine.register(playlistApp);
+      engine.register(channelApp);
+      engine.register(usageApp);
       const index = new TimeIndex();
       const meta: ScanEntry[] = [];
       const seen: ScanEntry[] = [];
@@ -188,8 +202,23 @@ export class StateNode {
     return this.summary(this.engine.get(id, MEDIA_META)!);
   }
 
+  /** Business objects; a media object's usage chain is folded into the media's entry. */
   objects(): ObjectSummary[] {
-    return this.engine.list().map((o) => this.summary(o));
+    return this.engine
+      .list()
+      .filter((o) => o.type !== USAGE || (o.state as UsageState | undefined)?.scope === 'server')
+      .map((o) => this.summary(o));
+  }
+
+  /** What the gateways play on channel `name` (undefined: no such channel). */
+  schedules(name: string): ChannelSchedule | undefined {
+    return scheduleByName(this.engine, name);
+  }
+
+  /** Usage reporting for the gateways: plays are aggregated and written as USAGE STUs (node-peer/media/usage.ts). */
+  recordPlay(play: Play): void {
+    if (!this.unlock) return; // read-only
+    (this.recorder ??= makeUsageRecorder(this, { log: this.log }))(play);
   }
 
   private summary(o: BusinessObject): ObjectSummary {
@@ -203,6 +232,15 @@ export class StateNode {
       version: String(o.ts),
       deleted: o.deleted,
     };
+    if (o.type === PLAYLIST && o.state) {
+      const p = o.state as PlaylistState;
+      return { ...base, title: p.title, playlist: { clips: p.clips.length } };
+    }
+    if (o.type === CHANNEL && o.state) {
+      const c = o.state as ChannelState;
+      return { ...base, title: c.title, channel: { name: c.name, mode: c.mode, playlists: c.playlists.length } };
+    }
+    if (o.type === USAGE && o.state) return { ...base, title: `plays seen by server ${o.id}`, usage: usageTotals(o.state as UsageState) };
     if (o.type !== MEDIA_META || !o.state) return base;
     const m = o.state as MediaMetadata;
     return {
@@ -216,6 +254,7 @@ export class StateNode {
         bytes: m.bytes,
         localFrames: this.localFrames(m),
       },
+      usage: usageTotals(this.engine.get<UsageState>(o.id, USAGE)?.state),
     };
   }
 
@@ -224,6 +263,7 @@ export class StateNode {
   }
 
   async close(): Promise<void> {
+    await this.recorder?.close();
     try {
       if (!this.unlock) return void (await this.ring.close());
       await this.ring.close();

@@ -2,6 +2,8 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
+import { serveSegments } from '../shared/media/segment-service.ts';
+import { indexFrameTimes, Segmenter } from '../shared/media/segments.ts';
 import { isGuid } from '../shared/stu/index.ts';
 import { isStxError } from '../shared/stx/errors.ts';
 import { ClusterKey } from '../shared/sync/admission.ts';
@@ -13,6 +15,10 @@ import { packageVersion } from './cli/main.ts';
 import { progressBar, type Progress } from './cli/progress.ts';
 import { readJson, sendError, sendJson, startHttp, type Route } from './http/server.ts';
 import { NodeMediaSource } from './media/frames.ts';
+import { hlsRoutes } from './gateways/hls.ts';
+import { type RtspServer, startRtspGateway } from './gateways/rtsp/index.ts';
+import { playlistRoutes } from './http/playlists.ts';
+import { staticRoutes } from './http/static.ts';
 import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
@@ -42,6 +48,10 @@ export interface ServeOptions extends CommonOptions {
   mirror?: boolean;
   /** How long a gateway waits for frames fetched from other servers. Default 10 s. */
   mediaWaitMs?: number;
+  /** RTSP gateway address; false: off. Default 127.0.0.1:8554 (skipped with a warning when taken). */
+  rtsp?: { host: string; port: number } | false;
+  /** An RTSP session without a keep-alive for this long ends. Default 60 s. */
+  rtspTimeoutMs?: number;
 }
 
 export interface Running {
@@ -51,6 +61,8 @@ export interface Running {
   /** What the gateways play from: local frames, and frames fetched from the group when missing. */
   media: NodeMediaSource;
   url: string;
+  /** rtsp://HOST:PORT, when the RTSP gateway runs. */
+  rtspUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +109,7 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
       },
     },
     { method: 'GET', path: '/api/collisions', handler: (_req, res) => sendJson(res, 200, node.engine.collisions()) },
+    ...playlistRoutes(node),
   ];
   if (!hub) return routes;
   routes.push(
@@ -163,6 +176,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const node = await StateNode.open(opts);
   let server: Server | undefined;
   let hub: SyncHub | undefined;
+  let rtsp: RtspServer | undefined;
   try {
     if (opts.sample) await node.ensureSample(SAMPLE_PATH);
     const key = await resolveClusterKey(opts.dir, opts.clusterKey);
@@ -201,8 +215,17 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const media = new NodeMediaSource(node, {
       waitMs: opts.mediaWaitMs,
       fetchMissing: (id, stream, gaps, signal) => discovery.download(id, stream, gaps.map((g) => ({ from: g.fromSample, to: g.toSample })), signal),
+      recordPlay: (play) => node.recordPlay(play),
     });
-    server = await startHttp(apiRoutes(node, hub, discovery), opts.host, opts.port, opts.log);
+    // one segmenter (and one segment cache) for the HTTP gateway and for viewers over WebRTC
+    const segmenter = new Segmenter(media, { frameTimes: indexFrameTimes(node.index) });
+    const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log });
+    serveSegments(hub, segmenter, { log: opts.log });
+    if (opts.rtsp !== false) {
+      rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name) });
+      if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
+    }
+    server = await startHttp([...apiRoutes(node, hub, discovery), ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
@@ -220,13 +243,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     for (const p of peers) hub.join(p);
     const h = hub;
     const s = server;
+    const r = rtsp;
     return {
       node,
       hub: h,
       discovery,
       media,
       url,
+      rtspUrl: r?.url,
       stop: async () => {
+        await r?.close();
         await h.close('shutdown');
         await new Promise<void>((resolve) => {
           s.close(() => resolve());
@@ -236,6 +262,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       },
     };
   } catch (e) {
+    await rtsp?.close();
     await hub?.close('startup failed');
     server?.close();
     await node.close();

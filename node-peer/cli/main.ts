@@ -14,9 +14,17 @@ const HELP = `stateos: a State OS for the browser and the edge
 
 Usage:
   stateos ingest FILE [--title T] [--data DIR]   split a media file into STUs (MP4/MOV, WebM/MKV)
-  stateos ls [--data DIR] [--json]               list business objects
+  stateos ls [--data DIR] [--json]               list business objects, with the plays of each media
+  stateos playlist create TITLE [MEDIA...] | list | show PLAYLIST | delete PLAYLIST | rename PLAYLIST TITLE
+                 | add PLAYLIST MEDIA [--start T] [--end T] [--position N] [--title T]
+                 | remove PLAYLIST CLIP | set PLAYLIST CLIP [--start T] [--end T|end] [--title T]
+  stateos channel create NAME [PLAYLIST...] [--title T] [--mode live|on-demand] [--start TIME]
+                 | list | show CHANNEL | delete CHANNEL | add CHANNEL PLAYLIST [--position N]
+                 | remove CHANNEL PLAYLIST | set CHANNEL [--title T] [--mode MODE] [--start TIME]
+                                                 playlists and channels, on the data folder, or through
+                                                 a running server with --server URL
   stateos dump [--data DIR] [--json]             every STU header in the ring, and any corrupt region
-  stateos serve [--data DIR] [--http [HOST:]PORT] [--sample] [--peer URL]... [--discover DOMAIN]
+  stateos serve [--data DIR] [--http [HOST:]PORT] [--rtsp [HOST:]PORT] [--sample] [--peer URL]... [--discover DOMAIN]
                                                  run a state server: HTTP API (/api/health, /api/objects,
                                                  /api/peers, POST /api/peer, POST /api/pull) and sync
                                                  with other servers over WebRTC
@@ -28,8 +36,17 @@ Options:
   --data-size SIZE    data section of a new ring (default ${formatSize(DEFAULT_DATA_BYTES)}; e.g. 512M, 8G)
   --fsync MODE        always | interval (default, 50 ms) | none
   --http [HOST:]PORT  HTTP listen address (default 127.0.0.1:8080)
+  --rtsp [HOST:]PORT  RTSP gateway (rtsp://HOST:PORT/media/<id>, /channel/<name>; RTP over TCP and UDP);
+                      default 127.0.0.1:8554, skipped with a warning when taken; off: no RTSP
+  --rtsp-timeout S    an RTSP session without a keep-alive (request or RTCP) ends after S seconds (60)
   --sample            ingest the bundled sample clip (public/sample.mp4) if it is not there yet
-  --title T           title of an ingested file (default: the file name)
+  --title T           title of an ingested file (default: the file name), of a clip, of a channel
+  --server URL        playlist, channel: go through the server at URL (http://HOST:PORT) rather than
+                      the data folder (a running server locks it)
+  --start T, --end T  a clip's start and end in its media: 1500 (ms), 1.5s, 1:30, 1:02:03.5; --end end:
+                      to the end of the media. A live channel's start: now, epoch ms or ISO 8601
+  --position N        where an added clip or playlist goes (1 is the first; default: the end)
+  --mode MODE         a channel's mode: on-demand (default) | live
   --peer URL          join the server at URL (http://HOST:PORT); repeatable; kept up with backoff
   --discover DOMAIN   join the servers of DNS SRV records _stateos._udp.DOMAIN
   --dns-server H:P    resolver for --discover (default: the system's)
@@ -55,6 +72,8 @@ const options = {
   'data-size': { type: 'string' },
   fsync: { type: 'string', default: 'interval' },
   http: { type: 'string', default: '127.0.0.1:8080' },
+  rtsp: { type: 'string' },
+  'rtsp-timeout': { type: 'string' },
   sample: { type: 'boolean' },
   title: { type: 'string' },
   peer: { type: 'string', multiple: true },
@@ -69,6 +88,11 @@ const options = {
   mirror: { type: 'boolean' },
   'media-wait': { type: 'string' },
   json: { type: 'boolean' },
+  server: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  position: { type: 'string' },
+  mode: { type: 'string' },
   'log-level': { type: 'string', default: process.env.STATEOS_LOG ?? 'warn' },
 } as const;
 
@@ -117,6 +141,11 @@ export async function main(argv: string[]): Promise<number> {
         return await dump(common.dir, v.json === true, (s) => process.stdout.write(s + '\n'));
       case 'serve':
         return await serveCommand(common, v, log);
+      case 'playlist':
+      case 'channel': {
+        const { objectsCommand } = await import('./objects.ts');
+        return await objectsCommand(command, rest, v, common, (s) => process.stdout.write(s + '\n'));
+      }
       case undefined:
         process.stdout.write(HELP);
         return 2;
@@ -155,6 +184,15 @@ function parseIceServer(s: string): { urls: string; username?: string; credentia
   return username ? { urls, username, credential } : { urls };
 }
 
+/** --rtsp: off, PORT or HOST:PORT; undefined: the default address. */
+function parseRtsp(s: string | undefined): { host: string; port: number } | false | undefined {
+  if (s === undefined) return undefined;
+  if (s === 'off') return false;
+  const m = /^(?:(.+):)?(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--rtsp: "${s}" is not [HOST:]PORT or off`);
+  return { host: (m[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
 function parseFsync(mode: string) {
   if (mode === 'always' || mode === 'none') return { mode } as const;
   if (mode === 'interval') return { mode, ms: 50 } as const;
@@ -191,7 +229,12 @@ async function lsCommand(common: CommonOptions, json: boolean): Promise<number> 
   try {
     const objects = node.objects();
     if (json) process.stdout.write(JSON.stringify(objects, null, 2) + '\n');
-    else for (const o of objects) process.stdout.write(`${o.id}\t${o.type}\t${o.title}\n`);
+    else {
+      for (const o of objects) process.stdout.write(`${o.id}\t${o.type}\t${o.title}${o.usage ? `\t${o.usage.plays} plays` : ''}\n`);
+      const servers = objects.filter((o) => o.type === 'usage' && o.usage);
+      const sum = (k: 'plays' | 'hls' | 'rtsp') => servers.reduce((n, o) => n + o.usage![k], 0);
+      if (objects.length > 0) process.stdout.write(`total\t${sum('plays')} plays (hls ${sum('hls')}, rtsp ${sum('rtsp')}) reported by ${servers.length} servers\n`);
+    }
     return 0;
   } finally {
     await node.close();
@@ -224,6 +267,8 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     syncIntervalMs: v['sync-interval'] !== undefined ? positiveInt(v['sync-interval'], '--sync-interval') : undefined,
     mirror: v.mirror === true,
     mediaWaitMs: v['media-wait'] !== undefined ? positiveInt(v['media-wait'], '--media-wait') : undefined,
+    rtsp: parseRtsp(v.rtsp),
+    rtspTimeoutMs: v['rtsp-timeout'] !== undefined ? positiveInt(v['rtsp-timeout'], '--rtsp-timeout') * 1000 : undefined,
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {

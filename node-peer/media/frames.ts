@@ -76,11 +76,19 @@ export class NodeMediaSource implements MediaSource {
       const waitMs = this.opts.waitMs ?? 10_000;
       if (!this.opts.fetchMissing) throw new MediaUnavailableError(`frames of ${id} stream ${stream} ${from}-${to} s are not held here`, cover.gaps);
       const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(waitMs)]) : AbortSignal.timeout(waitMs);
-      await this.opts.fetchMissing(id, stream, cover.gaps, signal).catch(() => undefined);
+      let why = `did not arrive within ${waitMs} ms`;
+      await this.opts.fetchMissing(id, stream, cover.gaps, signal).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'NO_MEDIA') why = `are held by no reachable server (${(e as Error).message})`;
+      });
       cover = this.cover(id, stream, from, to);
-      if (!cover.complete) throw new MediaUnavailableError(`frames of ${id} stream ${stream} ${from}-${to} s did not arrive within ${waitMs} ms`, cover.gaps);
+      if (!cover.complete) throw new MediaUnavailableError(`frames of ${id} stream ${stream} ${from}-${to} s ${why}`, cover.gaps);
     }
-    return Promise.all(cover.frames.map((f) => this.read(f)));
+    const got = await this.node.ring.readMany(cover.frames.map((f) => f.loc));
+    return cover.frames.map((f, i) => {
+      const r = got[i];
+      if (!r.ok) throw new MediaUnavailableError(`frame ${f.sample} of ${f.media}: ${r.error.message}`);
+      return { ...f, data: r.value.bytes.subarray(HEADER_SIZE) };
+    });
   }
 
   recordPlay(play: Play): void {
@@ -95,11 +103,5 @@ export class NodeMediaSource implements MediaSource {
     const c = this.node.index.cover(id, stream, from, to);
     if (!c) throw new RangeError(`no media ${id} stream ${stream}`);
     return c;
-  }
-
-  private async read(f: FrameRef): Promise<Frame> {
-    const r = await this.node.ring.read(f.loc);
-    if (!r.ok) throw new MediaUnavailableError(`frame ${f.sample} of ${f.media}: ${r.error.message}`);
-    return { ...f, data: r.value.bytes.subarray(HEADER_SIZE) };
   }
 }

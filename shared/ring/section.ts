@@ -450,34 +450,44 @@ export class RingSection {
    */
   async readMany(locs: readonly Loc[], maxRun = 1 << 20): Promise<Result<StoredStu, RingError>[]> {
     const out: Result<StoredStu, RingError>[] = new Array(locs.length);
+    let newest = 0;
+    for (const l of locs) newest = Math.max(newest, l.recSeq);
+    if (newest > this.writtenRecSeq) await this.writtenUpTo(newest);
+    // runs of records lying back to back; each run is one device read, all issued at once
+    const reads: Promise<void>[] = [];
     let i = 0;
     while (i < locs.length) {
       const first = locs[i];
-      if (first.recSeq > this.writtenRecSeq) await this.writtenUpTo(first.recSeq);
       const k = this.q.find(first.recSeq);
       if (k < 0 || this.q.offsetAt(k) !== first.offset || this.q.kindAt(k) === Kind.Corrupt) {
-        out[i] = await this.read(first);
+        const at = i;
+        reads.push(this.read(first).then((r) => void (out[at] = r)));
         i++;
         continue;
       }
-      // extend the run while the next loc is the next record, right after this one
       let j = i + 1;
       let end = first.offset + this.q.sizeAt(k);
       while (j < locs.length) {
         const kk = k + (j - i);
         const l = locs[j];
-        if (kk >= this.q.length || l.recSeq > this.writtenRecSeq || this.q.recSeqAt(kk) !== l.recSeq || this.q.offsetAt(kk) !== l.offset || l.offset !== end) break;
+        if (kk >= this.q.length || this.q.recSeqAt(kk) !== l.recSeq || this.q.offsetAt(kk) !== l.offset || l.offset !== end) break;
         if (this.q.kindAt(kk) === Kind.Corrupt || end + this.q.sizeAt(kk) - first.offset > maxRun) break;
         end += this.q.sizeAt(kk);
         j++;
       }
-      const bytes = await this.device.read(REGION_START + first.offset, end - first.offset);
-      for (let n = i; n < j; n++) {
-        const at = locs[n].offset - first.offset;
-        out[n] = this.decodeRecord(bytes.subarray(at, at + this.q.sizeAt(k + (n - i))), locs[n]);
-      }
+      const [from, to] = [i, j];
+      const sizes = Array.from({ length: to - from }, (_, n) => this.q.sizeAt(k + n)); // the queue may move before the read ends
+      reads.push(
+        this.device.read(REGION_START + first.offset, end - first.offset).then((bytes) => {
+          for (let n = from; n < to; n++) {
+            const at = locs[n].offset - first.offset;
+            out[n] = this.decodeRecord(bytes.subarray(at, at + sizes[n - from]), locs[n]);
+          }
+        }),
+      );
       i = j;
     }
+    await Promise.all(reads);
     return out;
   }
 

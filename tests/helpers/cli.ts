@@ -23,14 +23,17 @@ export function stateos(args: string[], opts: { timeoutMs?: number } = {}): Prom
 export interface Served {
   proc: ChildProcess;
   url: string;
+  /** rtsp://HOST:PORT of the RTSP gateway (undefined with --rtsp off). */
+  rtspUrl?: string;
   stdout: () => string;
   stderr: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `stateos serve` on a free loopback port and waits for its "serving" line. */
+/** Starts `stateos serve` on free loopback ports (HTTP, and RTSP unless --rtsp is given) and waits for its "serving" line. */
 export function serve(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const rtsp = args.includes('--rtsp') ? [] : ['--rtsp', '127.0.0.1:0'];
+  const proc = spawn(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', ...rtsp, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -52,6 +55,7 @@ export function serve(args: string[]): Promise<Served> {
       resolve({
         proc,
         url: m[1],
+        rtspUrl: /^stateos rtsp (rtsp:\/\/\S+)$/m.exec(out)?.[1],
         stdout: () => out,
         stderr: () => err,
         stop: (signal = 'SIGTERM') =>
