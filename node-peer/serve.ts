@@ -141,8 +141,14 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
         const b = await readJson(req, res, 4096);
         if (!b) return;
         if (!isGuid(b.media) || !node.index.get(b.media)) return sendError(res, 400, 'media: the id of a media object held here');
-        discovery?.push(b.media);
-        sendJson(res, 202, { media: b.media, servers: hub.servers().map((s) => s.peer) });
+        const at = b.at === undefined ? Date.now() : typeof b.at === 'string' ? Date.parse(b.at) : NaN;
+        if (!Number.isFinite(at) || at > Date.now() + 7 * 86_400_000) return sendError(res, 400, 'at: an ISO time within the next 7 days (or none: now)');
+        const media = b.media;
+        const delay = Math.max(0, at - Date.now());
+        // scheduled pushes live in this process: a restart forgets them
+        if (delay === 0) discovery?.push(media);
+        else setTimeout(() => discovery?.push(media), delay).unref();
+        sendJson(res, 202, { media, at: new Date(Math.max(at, Date.now())).toISOString(), servers: hub.servers().map((s) => s.peer) });
       },
     },
     {

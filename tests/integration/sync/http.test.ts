@@ -60,6 +60,13 @@ describe('sync over HTTP', () => {
     const [obj] = (await (await fetch(s.url + '/api/objects')).json()) as { id: string; version: string }[];
     expect((await patch(obj.id, '{"title":""}')).status).toBe(400);
     expect((await patch(obj.id, '{"title":"x"}', { 'if-match': 'yesterday' })).status).toBe(400);
+    // a push, now or scheduled ("send this media to every server tonight")
+    expect((await post('/api/push', JSON.stringify({ media: origin }))).status).toBe(400);
+    expect((await post('/api/push', JSON.stringify({ media: obj.id, at: 'tonight' }))).status).toBe(400);
+    const tonight = new Date(Date.now() + 6 * 3600_000).toISOString();
+    const pushed = await post('/api/push', JSON.stringify({ media: obj.id, at: tonight }));
+    expect(pushed.status).toBe(202);
+    expect(((await pushed.json()) as { at: string }).at).toBe(tonight);
     const ok = await patch(obj.id, '{"title":"Renamed"}', { 'if-match': `"${obj.version}"` });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { title: string }).title).toBe('Renamed');
