@@ -106,6 +106,7 @@ export function staticRoutes(dir: string = WEB_DIR): Route[] {
   };
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (RESERVED.test(url.pathname)) return sendError(res, 404, `no such resource: ${url.pathname}`);
     const check = checkPath(url.pathname);
     if (!check.ok) return sendError(res, check.status, check.reason);
     const base = await rootDir();

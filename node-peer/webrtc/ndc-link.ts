@@ -156,7 +156,18 @@ export class NdcLink extends LinkCore {
   }
 
   protected async applyAnswer(answer: string): Promise<void> {
-    this.pc.setRemoteDescription(answer, 'answer');
+    // libdatachannel sometimes refuses an answer with "Got a remote candidate without ICE transport" when
+    // its ICE transport is still being set up on its own thread (seen on a loaded 2-core machine, about once
+    // in 500 links): the same answer applies a moment later.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.pc.setRemoteDescription(answer, 'answer');
+        break;
+      } catch (e) {
+        if (attempt >= 20 || !/without ICE transport/.test(String(e))) throw e;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
   }
 
   protected createChannel(label: string, ordered: boolean): BaseChannel {

@@ -37,8 +37,9 @@ beforeAll(async () => {
   client = new SegmentClient(hub.sessions()[0]);
 });
 afterAll(async () => {
-  await hub?.close();
-  await server?.stop();
+  await Promise.race([hub?.close(), new Promise((r) => setTimeout(r, 5000))]);
+  // this file is about delivery, not shutdown (cli.test.ts checks a clean exit): do not wait on it
+  await server?.stop('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
 });
 
