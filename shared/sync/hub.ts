@@ -132,9 +132,12 @@ export class SyncHub {
       link.close('bad offer');
       throw e;
     }
+    // subscribe for the signaling channel now: the peer may open it the moment the link is up
+    const channel = this.signalingChannel(link);
+    channel.catch(() => undefined);
     void link
       .connected()
-      .then(() => this.attach(link, false, 'answered'))
+      .then(() => this.attach(link, false, 'answered', channel))
       .catch((e: unknown) => this.log.info('incoming link did not come up', { error: (e as Error).message }))
       .finally(() => this.pending--);
     return answer;
@@ -199,8 +202,8 @@ export class SyncHub {
   }
 
   /** Runs a session on a connected link: opens (initiator) or awaits the signaling channel. */
-  async attach(link: Dialable, initiator: boolean, how: string): Promise<PeerSession> {
-    const channel = initiator ? await link.openChannel(SIGNALING_LABEL, SIGNALING_OPTIONS) : await this.signalingChannel(link);
+  async attach(link: Dialable, initiator: boolean, how: string, incoming?: Promise<Channel>): Promise<PeerSession> {
+    const channel = initiator ? await link.openChannel(SIGNALING_LABEL, SIGNALING_OPTIONS) : await (incoming ?? this.signalingChannel(link));
     const session = new PeerSession(link, channel, initiator, {
       ...this.opts,
       fingerprints: { local: fingerprintText(link.localFingerprint), remote: fingerprintText(link.remoteFingerprint) },
