@@ -5,6 +5,7 @@
 import { toBase64 } from '../../util/base64.ts';
 import { readU16Units, splitLengthPrefixed } from './nal.ts';
 import type { PayloadFormat, RtpPayload } from './types.ts';
+import { fragmentNal } from './fu.ts';
 
 export const H264Nal = { IDR: 5, SPS: 7, PPS: 8, STAP_A: 24, FU_A: 28 } as const;
 
@@ -34,19 +35,7 @@ export const h264NalType = (nal: Uint8Array): number => nal[0] & 0x1f;
 
 /** FU-A fragments of one NAL unit (RFC 6184 §5.8), `maxPayload` bytes each at most. */
 export function fragmentFuA(nal: Uint8Array, maxPayload: number): Uint8Array[] {
-  const indicator = (nal[0] & 0xe0) | H264Nal.FU_A;
-  const type = nal[0] & 0x1f;
-  const chunk = maxPayload - 2;
-  const out: Uint8Array[] = [];
-  for (let off = 1; off < nal.length; off += chunk) {
-    const end = Math.min(nal.length, off + chunk);
-    const p = new Uint8Array(2 + end - off);
-    p[0] = indicator;
-    p[1] = (off === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type;
-    p.set(nal.subarray(off, end), 2);
-    out.push(p);
-  }
-  return out;
+  return fragmentNal(nal, 1, [(nal[0] & 0xe0) | H264Nal.FU_A], nal[0] & 0x1f, maxPayload);
 }
 
 export class H264Format implements PayloadFormat {

@@ -3,6 +3,7 @@
 import { toBase64 } from '../../util/base64.ts';
 import { splitLengthPrefixed } from './nal.ts';
 import type { PayloadFormat, RtpPayload } from './types.ts';
+import { fragmentNal } from './fu.ts';
 
 export const H265Nal = { IRAP_FIRST: 16, IRAP_LAST: 23, VPS: 32, SPS: 33, PPS: 34, FU: 49 } as const;
 
@@ -44,21 +45,7 @@ export const h265NalType = (nal: Uint8Array): number => (nal[0] >> 1) & 0x3f;
 
 /** FU fragments of one NAL unit (RFC 7798 §4.4.3), `maxPayload` bytes each at most. */
 export function fragmentFu(nal: Uint8Array, maxPayload: number): Uint8Array[] {
-  const type = h265NalType(nal);
-  const h0 = (nal[0] & 0x81) | (H265Nal.FU << 1);
-  const h1 = nal[1];
-  const chunk = maxPayload - 3;
-  const out: Uint8Array[] = [];
-  for (let off = 2; off < nal.length; off += chunk) {
-    const end = Math.min(nal.length, off + chunk);
-    const p = new Uint8Array(3 + end - off);
-    p[0] = h0;
-    p[1] = h1;
-    p[2] = (off === 2 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type;
-    p.set(nal.subarray(off, end), 3);
-    out.push(p);
-  }
-  return out;
+  return fragmentNal(nal, 2, [(nal[0] & 0x81) | (H265Nal.FU << 1), nal[1]], h265NalType(nal), maxPayload);
 }
 
 export class H265Format implements PayloadFormat {
