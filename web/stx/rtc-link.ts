@@ -66,6 +66,14 @@ function sendError(e: unknown, label: string): unknown {
 }
 
 class RtcChannel extends BaseChannel {
+  /**
+   * Messages that came before the open event. Chrome fires `message` on a channel we opened while it is
+   * still "connecting" when the peer writes the moment it accepts it (the data overtakes the DCEP ack: a
+   * server's Hello on a viewer's signaling channel). They are delivered, in order and ahead of any later
+   * one, in a task after `open`, once whoever awaited the open has subscribed.
+   */
+  private early: Uint8Array[] | undefined;
+
   constructor(
     label: string,
     host: ChannelHost,
@@ -74,7 +82,10 @@ class RtcChannel extends BaseChannel {
   ) {
     super(label, host, state);
     dc.binaryType = 'arraybuffer';
-    dc.onopen = () => this.opened();
+    dc.onopen = () => {
+      this.opened();
+      if (this.early) setTimeout(() => this.flushEarly(), 0);
+    };
     dc.onclose = () => this.ended();
     // No error listener: an error event (an SCTP failure, a reset by the peer) is followed by close.
     dc.onbufferedamountlow = () => {
@@ -83,9 +94,18 @@ class RtcChannel extends BaseChannel {
     dc.onmessage = (ev: MessageEvent<unknown>) => {
       if (this.state === 'closed') return;
       const data = ev.data;
-      if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
-      else if (typeof data === 'string') this.deliver(encoder.encode(data));
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? encoder.encode(data) : undefined;
+      if (!bytes) return;
+      if (this.state === 'connecting' || this.early) (this.early ??= []).push(bytes);
+      else this.deliver(bytes);
     };
+  }
+
+  private flushEarly(): void {
+    const early = this.early ?? [];
+    this.early = undefined;
+    if (this.state === 'closed') return;
+    for (const b of early) this.deliver(b);
   }
 
   get bufferedAmount(): number {
@@ -124,6 +144,7 @@ class RtcChannel extends BaseChannel {
   }
 
   protected release(): void {
+    this.early = undefined;
     this.dc.onopen = null;
     this.dc.onclose = null;
     this.dc.onbufferedamountlow = null;
