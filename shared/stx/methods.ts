@@ -10,6 +10,7 @@ export const Method = {
   GetSTU: 'GetSTU',
   Peers: 'Peers',
   Offer: 'Offer',
+  Servers: 'Servers',
   Ack: 'Ack',
   Reply: 'Reply',
 } as const;
@@ -30,6 +31,7 @@ export const METHODS: Record<MethodName, MethodSpec> = {
   GetSTU: { kind: 'request', handledIn: 'sync' },
   Peers: { kind: 'one-way', handledIn: 'sync' },
   Offer: { kind: 'request', handledIn: 'sync' },
+  Servers: { kind: 'request', handledIn: 'sync' },
   Ack: { kind: 'answer', handledIn: 'stx' },
   Reply: { kind: 'answer', handledIn: 'stx' },
 };

@@ -6,6 +6,8 @@
 //   not connected to, the side with the lower GUID sends Offer through the peer that knows it, which
 //   forwards it, and the answer comes back the same way: no HTTP needed beyond the first join.
 // - one session per peer: when two exist (both sides dialled), the one dialled by the lower GUID stays.
+// - a viewer asks its server which servers it is connected to (Servers) and reaches more of them with
+//   Offer through it (reachServers): a player then takes segments from several servers at once.
 import { silentLogger, type Logger } from '../log.ts';
 import type { Guid } from '../stu/index.ts';
 import { err } from '../stx/errors.ts';
@@ -209,7 +211,12 @@ export class SyncHub {
       fingerprints: { local: fingerprintText(link.localFingerprint), remote: fingerprintText(link.remoteFingerprint) },
     });
     session.conn.handle(Method.Peers, (m) => this.guarded(session, () => this.onPeers(session, m)));
-    session.conn.handle(Method.Offer, (m) => this.guarded(session, () => this.onOffer(session, m)));
+    // a viewer may send Offer too, for a server we are connected to (we forward it; we answer only servers)
+    session.conn.handle(Method.Offer, (m) => (session.peerRole === 'viewer' && this.opts.role === 'server' && m.attrs.to !== this.guid && session.state !== 'closed' ? this.onOffer(session, m) : this.guarded(session, () => this.onOffer(session, m))));
+    session.conn.handle(Method.Servers, () => {
+      if (session.state === 'closed' || session.peerRole === undefined || this.opts.role !== 'server') throw err('BAD_PARAM', 'Servers is answered by an admitted server');
+      return { children: this.servers().map((s) => ({ name: 'peer', attrs: { id: s.peer! } })) };
+    });
     for (const [method, h] of this.handlers) this.register(session, method, h);
     const entry: Entry = { session, how, backend: link.backend };
     this.entries.add(entry);
@@ -252,6 +259,21 @@ export class SyncHub {
     const s = peer ? this.session(peer) : this.sessions().find((x) => x.peerRole === 'server');
     if (!s) throw err('CLOSED', peer ? `not connected to ${peer}` : 'no server peer connected');
     return s.fetch(type, origin, from, to, data, onProgress);
+  }
+
+  /**
+   * Reaches more servers (a viewer): asks the first server session which servers it is connected to, and
+   * dials those we have no session with through it (Offer, one hop), until `max` server sessions are live.
+   * Resolves with the live server sessions; failures are logged and leave fewer.
+   */
+  async reachServers(max: number): Promise<PeerSession[]> {
+    const via = this.servers()[0];
+    if (!via || this.closed) return this.servers();
+    const reply = await via.conn.request(Method.Servers, {});
+    const ids = reply.children.slice(0, 1024).flatMap((c) => (c.name === 'peer' ? [guidParam(c.attrs, 'id')] : []));
+    const wanted = ids.filter((id) => id !== this.guid && !this.session(id) && !this.dialing.has(id)).slice(0, Math.max(0, max - this.servers().length));
+    await Promise.all(wanted.map((id) => this.dialVia(via, id)));
+    return this.servers();
   }
 
   /** Unregisters from every peer and stops reconnecting. */

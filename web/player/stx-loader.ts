@@ -26,6 +26,8 @@ export interface StxLoaderOptions {
   onLoad?: (r: LoadReport) => void;
   /** Fetch for the HTTP fallback. */
   fetchImpl?: typeof fetch;
+  /** Awaited before each load: resolves once a session is up (or it is time to give up and use HTTP). */
+  ready?: () => Promise<unknown>;
 }
 
 const PATH = /\/hls\/media\/([0-9a-f-]{36})\/(index\.m3u8|init\.mp4|seg-(\d{1,9})\.m4s)$/;
@@ -71,6 +73,8 @@ export function makeStxLoader(opts: StxLoaderOptions): new (config: HlsConfig) =
       let heldMs = 0;
       const t0 = performance.now();
       if (m && isGuid(media)) {
+        await opts.ready?.();
+        if (this.stats.aborted) return;
         const clients = opts.clients().filter((c) => (failing.get(c.session.peer ?? '') ?? 0) < Date.now());
         for (let i = 0; i < clients.length && data === undefined && !this.stats.aborted; i++) {
           const c = clients[(turn + i) % clients.length];

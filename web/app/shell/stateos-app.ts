@@ -210,6 +210,7 @@ export class StateosApp extends LitElement {
               .media=${route.play}
               .label=${playing?.title ?? ''}
               .server=${this.server}
+              .viewer=${this.viewer}
               @player-close=${() => this.closePlayer(route)}
             ></stateos-player>`
           : nothing}
