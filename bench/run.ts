@@ -16,6 +16,8 @@ const suites: Record<string, () => Promise<Bench>> = {
   'media-net': async () => (await import('./media-net.ts')).benchMediaNet,
   rtsp: async () => (await import('./rtsp.ts')).benchRtsp,
   segments: async () => (await import('./segments.ts')).benchSegments,
+  upload: async () => (await import('./upload.ts')).benchUpload,
+  player: async () => (await import('./player.ts')).benchPlayer,
 };
 
 async function main(): Promise<void> {

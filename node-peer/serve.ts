@@ -22,6 +22,7 @@ import { staticRoutes } from './http/static.ts';
 import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
+import { startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
 export const SAMPLE_PATH = join(import.meta.dirname, '../public/sample.mp4');
@@ -52,6 +53,9 @@ export interface ServeOptions extends CommonOptions {
   rtsp?: { host: string; port: number } | false;
   /** An RTSP session without a keep-alive for this long ends. Default 60 s. */
   rtspTimeoutMs?: number;
+  /** Accept uploads from viewers (--uploads, default on); the largest file (--upload-max, default 4 GiB). */
+  uploads?: boolean;
+  uploadMaxBytes?: number;
 }
 
 export interface Running {
@@ -227,6 +231,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const segmenter = new Segmenter(media, { frameTimes: indexFrameTimes(node.index) });
     const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log });
     serveSegments(hub, segmenter, { log: opts.log });
+    const uploads = await startUploads(hub, node, { enabled: opts.uploads, maxBytes: opts.uploadMaxBytes, log: opts.log });
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name) });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
@@ -259,6 +264,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       rtspUrl: r?.url,
       stop: async () => {
         await r?.close();
+        await uploads.close();
         await h.close('shutdown');
         await new Promise<void>((resolve) => {
           s.close(() => resolve());

@@ -57,6 +57,8 @@ Options:
                       repeatable; none by default (loopback and LAN need none)
   --mesh on|off       connect to the servers our peers know (default on)
   --viewers on|off    accept browser viewers (default on)
+  --uploads on|off    accept media files uploaded by viewers, ingested here (default on)
+  --upload-max SIZE   largest file a viewer may upload (default 4G; same syntax as --data-size)
   --sync-interval MS  how often peers compare what they hold (default 10000)
   --mirror            keep a copy of the frames other servers fetch (and of pushed media)
   --media-wait MS     how long a gateway waits for frames fetched from other servers (default 10000)
@@ -84,6 +86,8 @@ const options = {
   'ice-server': { type: 'string', multiple: true },
   mesh: { type: 'string', default: 'on' },
   viewers: { type: 'string', default: 'on' },
+  uploads: { type: 'string', default: 'on' },
+  'upload-max': { type: 'string' },
   'sync-interval': { type: 'string' },
   mirror: { type: 'boolean' },
   'media-wait': { type: 'string' },
@@ -269,6 +273,8 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     mediaWaitMs: v['media-wait'] !== undefined ? positiveInt(v['media-wait'], '--media-wait') : undefined,
     rtsp: parseRtsp(v.rtsp),
     rtspTimeoutMs: v['rtsp-timeout'] !== undefined ? positiveInt(v['rtsp-timeout'], '--rtsp-timeout') * 1000 : undefined,
+    uploads: onOff(v.uploads, '--uploads'),
+    uploadMaxBytes: v['upload-max'] !== undefined ? parseSize(v['upload-max'], '--upload-max') : undefined,
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {

@@ -404,7 +404,8 @@ export class PeerSession {
       },
       (e: unknown) => {
         this.stats.badStus++;
-        this.log.warn('STU from peer not stored', { peer, error: (e as Error).message });
+        // the code lets a page tell a full browser storage (QUOTA) from the rest
+        this.log.warn('STU from peer not stored', { peer, error: (e as Error).message, code: (e as { code?: unknown }).code });
       },
     );
     this.puts.add(p);

@@ -102,7 +102,7 @@ describe('the player in the web app', () => {
     });
     await page.goto(`${server.url}/?play=${media.id}`);
     const t = { page, errors } as unknown as TestPage;
-    await expect.poll(async () => (await playerState(t)).time, { timeout: 20_000, interval: 250 }).toBeGreaterThan(3);
+    await expect.poll(async () => (await playerState(t)).time, { timeout: 40_000, interval: 250 }).toBeGreaterThan(3);
     const s = await playerState(t);
     expect(s.loads.length).toBeGreaterThanOrEqual(3);
     expect(new Set(s.loads.map((l) => l.source))).toEqual(new Set(['http']));

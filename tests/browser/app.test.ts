@@ -129,13 +129,19 @@ describe('the web app, served by a state server', () => {
     expect(t.errors).toEqual([]);
   });
 
-  it('says it is reconnecting, and why, when the server goes away', async () => {
+  it('says it is reconnecting, and why, when the server goes away; live again when it is back', async () => {
     await server.stop();
     const status = t.page.locator('stateos-connection [role=status]');
     await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^reconnecting to 127\.0\.0\.1:\d+: .+/);
     await env.screenshot(t.page, 'app-reconnecting.png');
     // the lists stay: they come from this browser's own ring
     expect(await rows('stateos-media-list')).toEqual([expect.stringContaining('Renamed live')]);
+    // the server comes back at the same address with the same data: the page redials on its own
+    const port = new URL(server.url).port;
+    server = await serve([...args, '--http', `127.0.0.1:${port}`]);
+    await expect.poll(() => status.innerText(), { timeout: 40_000, interval: 250 }).toMatch(/^live server [0-9a-f]{8} at 127\.0\.0\.1:\d+/);
+    await post('/api/playlists', { title: 'After the restart', clips: [{ media: media.id }] });
+    await expect.poll(() => rows('stateos-playlist-list'), { timeout: 10_000 }).toContainEqual(expect.stringMatching(/^After the restart/));
     expect(t.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
   });
 });

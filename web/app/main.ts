@@ -35,6 +35,7 @@ try {
   const model = new ObjectsModel(viewer.engine);
   model.start();
   connection.follow(viewer.hub);
+  connection.followStore(viewer.store);
   app.viewer = viewer;
   app.model = model;
   window.stateos = { viewer, model, connection, router };

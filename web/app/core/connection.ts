@@ -3,6 +3,7 @@
 // from what the hub logs when a dial fails ("could not reach peer", with the error and the retry delay):
 // pass `connection.logger(...)` as the viewer's logger. One setter changes the state, and emits.
 import { createLogger, type Logger } from '../../../shared/log.ts';
+import type { Guid } from '../../../shared/stu/index.ts';
 import type { SyncHub } from '../../../shared/sync/hub.ts';
 import type { PeerSession } from '../../../shared/sync/session.ts';
 import { Emitter } from '../../../shared/util/emitter.ts';
@@ -27,6 +28,8 @@ export interface ConnectionState {
   retryAt: number | undefined;
   /** Attempts that failed since the last live session. */
   failures: number;
+  /** The last STU this browser could not store (a full storage quota first of all), until the next one is stored. */
+  storage: string | undefined;
   since: number;
 }
 
@@ -36,7 +39,7 @@ export class ConnectionModel {
   private offs: (() => void)[] = [];
 
   constructor(server: string) {
-    this.current = { state: 'connecting', server, peer: undefined, reason: undefined, retryAt: undefined, failures: 0, since: Date.now() };
+    this.current = { state: 'connecting', server, peer: undefined, reason: undefined, retryAt: undefined, failures: 0, storage: undefined, since: Date.now() };
   }
 
   get state(): ConnectionState {
@@ -55,6 +58,9 @@ export class ConnectionModel {
           retryAt: retry === undefined ? undefined : Date.now() + retry,
           failures: this.current.failures + 1,
         });
+      } else if (msg === 'STU from peer not stored') {
+        const why = typeof fields?.error === 'string' ? fields.error : 'the browser refused the write';
+        this.set({ storage: fields?.code === 'QUOTA' ? `storage full: ${why}` : `could not store: ${why}` });
       } else if (msg.startsWith('peer refused us')) {
         this.set({ state: 'refused', reason: typeof fields?.reason === 'string' ? fields.reason : msg, retryAt: undefined });
       }
@@ -77,7 +83,11 @@ export class ConnectionModel {
 
   /** Follows the hub's sessions; returns the function that stops following. */
   follow(hub: SyncHub): () => void {
-    const admitted = (s: PeerSession) => this.set({ state: 'live', peer: s.peer, reason: undefined, retryAt: undefined, failures: 0 });
+    const admitted = (s: PeerSession) => {
+      // the server the page joined: not the others a player reaches through it while this one is live
+      if (this.current.state === 'live' && this.current.peer !== s.peer && hub.session(this.current.peer as Guid)) return;
+      this.set({ state: 'live', peer: s.peer, reason: undefined, retryAt: undefined, failures: 0 });
+    };
     const ended = (s: PeerSession) => {
       if (hub.sessions().length > 0) return;
       const refused = s.endCode === 'refused';
@@ -87,6 +97,15 @@ export class ConnectionModel {
     const live = hub.sessions()[0];
     if (live) admitted(live);
     return () => this.stop();
+  }
+
+  /** Follows the viewer's store: an STU stored again clears a storage error. */
+  followStore(store: { onStored(fn: () => void): () => void }): void {
+    this.offs.push(
+      store.onStored(() => {
+        if (this.current.storage !== undefined) this.set({ storage: undefined });
+      }),
+    );
   }
 
   /** The viewer could not start at all (no IndexedDB, ...). */

@@ -2,8 +2,10 @@
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ObjectsModel } from '../core/objects.ts';
+import type { Viewer } from '../../sync/viewer.ts';
 import type { Route } from '../shell/router.ts';
 import { shared } from '../styles/shared.ts';
+import '../upload/stateos-upload.ts';
 import './channel-list.ts';
 import './media-list.ts';
 import './playlist-list.ts';
@@ -30,6 +32,8 @@ export class StateosLists extends LitElement {
 
   @property({ attribute: false }) model: ObjectsModel | undefined;
   @property({ attribute: false }) route: Route | undefined;
+  /** The page's viewer (uploads go over its session with the server). */
+  @property({ attribute: false }) viewer: Viewer | undefined;
 
   override render() {
     return html`<p class="intro">
@@ -37,6 +41,7 @@ export class StateosLists extends LitElement {
         is copied into this page's own ring in IndexedDB, and the objects are rebuilt from them here, so the lists change the moment a
         server anywhere in the cluster changes an object.
       </p>
+      <stateos-upload .route=${this.route} .viewer=${this.viewer}></stateos-upload>
       <stateos-media-list .model=${this.model} .route=${this.route}></stateos-media-list>
       <stateos-playlist-list .model=${this.model} .route=${this.route}></stateos-playlist-list>
       <stateos-channel-list .model=${this.model} .route=${this.route}></stateos-channel-list>`;

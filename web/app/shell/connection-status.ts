@@ -1,6 +1,7 @@
 // The link to the server, in the header: a dot and a sentence, announced to screen readers as it changes
 // (role=status). Connecting, live (with the server's GUID), reconnecting (why, and when the next attempt
-// is), refused (the server does not take viewers), failed (the viewer could not start).
+// is), refused (the server does not take viewers), failed (the viewer could not start); and, as an alert,
+// when this browser could not store what the server sent (its storage quota is full).
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ConnectionModel, ConnectionState } from '../core/connection.ts';
@@ -72,6 +73,11 @@ export class StateosConnection extends LitElement {
       .label {
         font-weight: 600;
       }
+      .storage {
+        color: var(--bad);
+        font-weight: 600;
+        white-space: normal;
+      }
       @keyframes pulse {
         50% {
           opacity: 0.35;
@@ -104,6 +110,7 @@ export class StateosConnection extends LitElement {
         ><span role="status" aria-live="polite" id="status"><span class="label">${s.short}</span> <span class="muted">${s.detail}</span></span>
         <span class="muted countdown">${s.countdown}</span></span
       >
+      ${c.storage ? html`<span class="storage" role="alert" title=${c.storage}>${c.storage}</span>` : nothing}
     </span>`;
   }
 }

@@ -170,7 +170,7 @@ export class StateosApp extends LitElement {
   private view(route: Route) {
     switch (route.view) {
       case 'objects':
-        return html`<stateos-lists .model=${this.model} .route=${route}></stateos-lists>`;
+        return html`<stateos-lists .model=${this.model} .route=${route} .viewer=${this.viewer}></stateos-lists>`;
       case 'canvas':
         return html`<stateos-canvas .model=${this.model} .route=${route} .focusId=${route.focus ?? ''}></stateos-canvas>`;
       case 'system':
