@@ -65,15 +65,16 @@ describe('the web app when the browser storage is full', () => {
     const [media] = (await (await fetch(`${server.url}/api/objects`)).json()) as { id: string }[];
     await page.evaluate(() => ((window as unknown as { quotaFull: boolean }).quotaFull = true));
     await post('/api/playlists', { title: 'Does not fit', clips: [{ media: media.id }] });
-    const alert = page.locator('stateos-connection [role=alert]');
-    await expect.poll(() => alert.innerText().catch(() => ''), { timeout: 20_000, interval: 250 }).toMatch(/^storage full: .*quota exceeded/i);
+    const alert = page.locator('stateos-app .storage-banner[role=alert]');
+    await expect.poll(() => alert.innerText().catch(() => ''), { timeout: 20_000, interval: 250 }).toMatch(/^This browser could not store what the server sent \(storage full: .*quota exceeded/i);
+    expect(await page.locator('stateos-connection .storage').innerText()).toBe('storage full');
     await env.screenshot(page, 'app-storage-full.png');
     // not stored, so not shown
     expect(await page.locator('stateos-playlist-list tbody tr').allInnerTexts()).toEqual([]);
     // the ring takes no more appends once the browser refused one (web/ring/idb-errors.ts): the alert stays
     await post('/api/playlists', { title: 'Also not stored', clips: [{ media: media.id }] });
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await alert.innerText()).toMatch(/^storage full/);
+    expect(await alert.innerText()).toMatch(/storage full/);
     // room again, the page reloaded: the ring reopens and the catch-up brings what was missed, nothing lost
     await page.reload(); // (window.quotaFull starts false again)
     await expect.poll(() => header.innerText(), { timeout: 20_000, interval: 250 }).toMatch(/^live/);

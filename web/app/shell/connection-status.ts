@@ -1,7 +1,8 @@
 // The link to the server, in the header: a dot and a sentence, announced to screen readers as it changes
 // (role=status). Connecting, live (with the server's GUID), reconnecting (why, and when the next attempt
 // is), refused (the server does not take viewers), failed (the viewer could not start); and, as an alert,
-// when this browser could not store what the server sent (its storage quota is full).
+// when this browser could not store what the server sent, a short "storage full" (the app shows the whole
+// message as an alert above the view).
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ConnectionModel, ConnectionState } from '../core/connection.ts';
@@ -76,7 +77,7 @@ export class StateosConnection extends LitElement {
       .storage {
         color: var(--bad);
         font-weight: 600;
-        white-space: normal;
+        white-space: nowrap;
       }
       @keyframes pulse {
         50% {
@@ -110,7 +111,7 @@ export class StateosConnection extends LitElement {
         ><span role="status" aria-live="polite" id="status"><span class="label">${s.short}</span> <span class="muted">${s.detail}</span></span>
         <span class="muted countdown">${s.countdown}</span></span
       >
-      ${c.storage ? html`<span class="storage" role="alert" title=${c.storage}>${c.storage}</span>` : nothing}
+      ${c.storage ? html`<span class="storage" title=${c.storage} aria-hidden="true">storage full</span>` : nothing}
     </span>`;
   }
 }

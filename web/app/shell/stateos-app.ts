@@ -10,6 +10,7 @@ import { ObjectsController } from '../controllers/objects-controller.ts';
 import { shared } from '../styles/shared.ts';
 import '../canvas/state-canvas.ts';
 import '../lists/lists-view.ts';
+import { ConnectionController } from '../controllers/connection-controller.ts';
 import '../player/stateos-player.ts';
 import '../system/system-view.ts';
 import './connection-status.ts';
@@ -119,6 +120,14 @@ export class StateosApp extends LitElement {
         padding: 24px;
         max-width: 70ch;
       }
+      .storage-banner {
+        margin: 12px 16px 0;
+        padding: 10px 14px;
+        border: 1px solid var(--bad);
+        border-radius: 6px;
+        color: var(--bad);
+        background: var(--surface);
+      }
     `,
   ];
 
@@ -130,6 +139,7 @@ export class StateosApp extends LitElement {
   /** Where HTTP requests go: '' for the server that served the page. */
   @property() server = '';
 
+  private readonly conn = new ConnectionController(this, () => this.connection);
   private offRouter: (() => void) | undefined;
   private stopRouter: (() => void) | undefined;
   private readonly objects = new ObjectsController(this, () => this.model, (keys) => {
@@ -152,6 +162,7 @@ export class StateosApp extends LitElement {
   override willUpdate(changed: Map<string, unknown>): void {
     if (changed.has('router') && this.isConnected) this.follow();
     if (changed.has('model')) this.objects.reattach();
+    if (changed.has('connection') && this.isConnected) this.conn.hostConnected();
     const v = VIEWS.find((x) => x.id === this.router.route.view);
     document.title = `${v?.title ?? 'Not found'} · stateos`;
   }
@@ -205,6 +216,7 @@ export class StateosApp extends LitElement {
         <stateos-connection .model=${this.connection}></stateos-connection>
       </header>
       <main id="main" tabindex="-1" class=${route.view} @click=${this.router.onClick}>
+        ${this.conn.value?.storage ? html`<p class="storage-banner" role="alert">This browser could not store what the server sent (${this.conn.value.storage}).</p>` : nothing}
         ${route.play
           ? html`<stateos-player
               .media=${route.play}
