@@ -249,7 +249,7 @@ type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof opti
 
 async function serveCommand(common: CommonOptions, v: Values, log: Logger): Promise<number> {
   const { serve } = await import('../serve.ts');
-  const { isBackend } = await import('../webrtc/index.ts');
+  const { isBackend, shutdownWebrtc } = await import('../webrtc/index.ts');
   const m = /^(?:(.+):)?(\d+)$/.exec(v.http);
   if (!m) throw new UsageError(`--http: "${v.http}" is not [HOST:]PORT`);
   if (v.webrtc !== undefined && !isBackend(v.webrtc)) throw new UsageError(`--webrtc: "${v.webrtc}" is not datachannel or werift`);
@@ -287,5 +287,9 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     process.once('SIGINT', () => quit('SIGINT'));
     process.once('SIGTERM', () => quit('SIGTERM'));
   });
+  // Everything is closed: libdatachannel's threads go too, and should anything native still hold the
+  // process (seen under load: node-datachannel threads after a clean shutdown), it exits anyway.
+  shutdownWebrtc();
+  setTimeout(() => process.exit(0), 3000).unref();
   return 0;
 }

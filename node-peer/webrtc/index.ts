@@ -2,6 +2,7 @@
 // (tests, benchmarks). Between processes the offer and the answer travel over HTTP (or any byte pipe).
 import type { WebrtcLink } from '../../shared/stx/link/link.ts';
 import { connectLinks } from '../../shared/stx/link/pair.ts';
+import { cleanup as ndcCleanup } from 'node-datachannel';
 import { NdcLink } from './ndc-link.ts';
 import type { Backend, NodeLinkOptions as LinkOptions } from './options.ts';
 import { WeriftLink } from './werift-link.ts';
@@ -29,6 +30,14 @@ export function makeLink(backend: Backend, opts: LinkOptions = {}): WebrtcLink {
     default:
       throw new TypeError(`unknown WebRTC backend ${String(backend)} (werift or datachannel)`);
   }
+}
+
+/**
+ * At the end of a process that used node-datachannel: stops libdatachannel's threads (its RTC worker and
+ * SCTP timer), which otherwise can keep a process alive after everything else has shut down.
+ */
+export function shutdownWebrtc(): void {
+  ndcCleanup();
 }
 
 /** Two links connected to each other in this process: [offerer, answerer]. Backends may differ. */
