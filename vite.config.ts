@@ -21,7 +21,7 @@ export default defineConfig({
     // hls.js alone is ~500 kB; it is loaded only when the player opens
     chunkSizeWarningLimit: 700,
     rollupOptions: {
-      input: { index: `${web}/index.html`, viewer: `${web}/viewer.html` },
+      input: { index: `${web}/index.html`, viewer: `${web}/viewer.html`, demo: `${web}/demo/index.html` },
     },
   },
   server: {

@@ -93,12 +93,14 @@ export function staticRoutes(dir: string = WEB_DIR): Route[] {
     }
   };
 
-  /** The regular file at `segments` under the directory, symlinks resolved and checked to stay inside. */
+  /** The regular file at `segments` under the directory (or its index.html), symlinks resolved and checked to stay inside. */
   const find = async (base: string, segments: string[]): Promise<Found | undefined> => {
     try {
       const real = await realpath(join(base, ...segments));
       if (real !== base && !real.startsWith(base + sep)) return undefined;
       const st = await stat(real);
+      // a folder with an index.html (the in-tab demo: /demo, /demo/) is that page
+      if (st.isDirectory() && segments.length > 0 && segments.at(-1) !== 'index.html') return await find(base, [...segments, 'index.html']);
       return st.isFile() ? { path: real, size: st.size, mtimeMs: st.mtimeMs } : undefined;
     } catch {
       return undefined;

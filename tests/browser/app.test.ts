@@ -54,10 +54,16 @@ describe('the web app, served by a state server', () => {
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     const again = await fetch(server.url + asset, { headers: { 'if-none-match': js.headers.get('etag')! } });
     expect(again.status).toBe(304);
-    for (const path of ['/canvas', '/system', '/demo', `/?play=${media.id}`]) {
+    for (const path of ['/canvas', '/system', `/?play=${media.id}`]) {
       const r = await fetch(server.url + path);
       expect(r.status, path).toBe(200);
       expect(await r.text(), path).toBe(html);
+    }
+    // the in-tab demo is a page of its own, at /demo and /demo/ (a folder's index.html)
+    for (const path of ['/demo', '/demo/']) {
+      const r = await fetch(server.url + path);
+      expect(r.status, path).toBe(200);
+      expect(await r.text(), path).toContain('<stateos-demo>');
     }
     // the API and missing files stay JSON 404s
     const missing = await fetch(`${server.url}/assets/nope.js`);

@@ -187,9 +187,10 @@ export class StateosApp extends LitElement {
       case 'system':
         return html`<stateos-system .server=${this.server} .viewer=${this.viewer}></stateos-system>`;
       case 'demo':
+        // a page of its own (web/demo/): the server sends it for /demo; here only after an in-app navigation
         return html`<div class="page">
           <h1>The in-tab demo</h1>
-          <p>Several state servers running inside this page, each with its own IndexedDB ring, connected by real RTCPeerConnections. It is not part of this build yet.</p>
+          <p>Four state servers running inside one page, each with its own IndexedDB ring, connected by real RTCPeerConnections, with no Node server: <a href="/demo/">open the demo</a>.</p>
         </div>`;
       case 'missing':
         return html`<div class="page">
@@ -212,6 +213,7 @@ export class StateosApp extends LitElement {
           ${VIEWS.filter((v) => v.id !== 'demo').map(
             (v) => html`<a data-nav="1" href=${hrefFor(v.id, route)} aria-current=${v.id === route.view ? 'page' : 'false'}>${v.label}</a>`,
           )}
+          <a href="/demo/" title="The whole system in this tab: four state servers in the page">Demo</a>
         </nav>
         <stateos-connection .model=${this.connection}></stateos-connection>
       </header>
