@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   segments: async () => (await import('./segments.ts')).benchSegments,
   upload: async () => (await import('./upload.ts')).benchUpload,
   player: async () => (await import('./player.ts')).benchPlayer,
+  demo: async () => (await import('./demo.ts')).benchDemo,
 };
 
 async function main(): Promise<void> {
