@@ -31,6 +31,8 @@ interface Measured {
   stalledMs: number;
   time: number;
   fatal: string | null;
+  /** Where each rebuffer happened and what was buffered then. */
+  waits: string[];
 }
 
 declare global {
@@ -44,7 +46,7 @@ declare global {
  * function: tsx's transform adds helpers (`__name`) to named functions that do not exist in the page.
  */
 const INSTRUMENT = `(() => {
-  const m = { firstFrame: null, playing: null, waiting: 0, stalledMs: 0, time: 0, fatal: null };
+  const m = { firstFrame: null, playing: null, waiting: 0, stalledMs: 0, time: 0, fatal: null, waits: [] };
   window.stateosPlayerBench = m;
   const play = HTMLMediaElement.prototype.play;
   let hooked = false;
@@ -64,6 +66,9 @@ const INSTRUMENT = `(() => {
         if (m.playing === null || v.seeking || v.ended) return;
         m.waiting++;
         stallAt = performance.now();
+        const r = [];
+        for (let i = 0; i < v.buffered.length; i++) r.push(v.buffered.start(i).toFixed(3) + '-' + v.buffered.end(i).toFixed(3));
+        m.waits.push('at ' + v.currentTime.toFixed(3) + ' s, buffered ' + r.join(' '));
       });
       v.addEventListener('timeupdate', () => {
         if (stallAt && v.currentTime > m.time) {
@@ -199,6 +204,7 @@ export async function benchPlayer({ quick }: { quick: boolean }): Promise<Figure
         plays[side] = await until(page, (x) => x.time >= playFor, (playFor + 60) * 1000, `${side} ${playFor} s play`);
         if (side === 'app') await overWebrtc(page, 'app play');
         log(`${side}: ${playFor} s played in ${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${plays[side].waiting} rebuffers, ${plays[side].stalledMs.toFixed(0)} ms stalled`);
+        for (const w of plays[side].waits) log(`  ${side} rebuffer ${w}`);
       } finally {
         await browser.close();
       }
