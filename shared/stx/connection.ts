@@ -248,7 +248,8 @@ export class SignalingConnection {
     this.stats.handlerErrors++;
     const code: StxErrorCode = e instanceof StxError ? e.code : 'HANDLER_FAILED';
     const reason = e instanceof Error ? e.message : String(e);
-    this.log.warn('stx handler failed', { method: m.method, id: m.id, code, reason });
+    // a refusal the handler meant (an StxError) is the peer's business: info; a crash is ours: warn
+    (code === 'HANDLER_FAILED' ? this.log.warn : this.log.info)('stx handler failed', { method: m.method, id: m.id, code, reason });
     if (m.id !== undefined) this.replyError(m.id, code, reason);
     if (PEER_FAULTS.has(code)) this.invalid(err(code, reason));
   }

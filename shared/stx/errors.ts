@@ -34,7 +34,11 @@ export type StxErrorCode =
   | 'REFUSED'
   | 'NOT_FOUND'
   | 'ABORTED'
-  | 'BAD_FRAME';
+  | 'BAD_FRAME'
+  // the State API (shared/api)
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CONFLICT';
 
 export class StxError extends Error {
   readonly code: StxErrorCode;

@@ -1,0 +1,91 @@
+// The State API, client side: a small typed library over one signaling connection (a WebSocket or a WebRTC
+// data channel). Every call is an STX request with an id and an asynchronous Reply; many may be
+// outstanding. Errors are StxError REMOTE_ERROR whose `remoteCode` is the server's code (UNAUTHENTICATED,
+// NOT_FOUND, FORBIDDEN, CONFLICT, BAD_PARAM, TOO_LARGE, UNSUPPORTED).
+import type { Guid } from '../stu/index.ts';
+import type { SignalingConnection } from '../stx/connection.ts';
+import type { Message } from '../stx/message.ts';
+import { Emitter } from '../util/emitter.ts';
+import type { Acl } from './acl.ts';
+import { ApiMethod, type ApiObject, type Kind } from './service.ts';
+
+export interface Change {
+  id: Guid;
+  kind: Kind;
+  change: string;
+  version: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const parse = <T>(m: Message): T => JSON.parse(dec.decode(m.body)) as T;
+const body = (x: unknown): Uint8Array => enc.encode(JSON.stringify(x));
+
+export class ApiClient {
+  /** Changes of subscribed objects (Subscribe first). */
+  readonly changes = new Emitter<Change>();
+
+  constructor(readonly conn: SignalingConnection) {
+    conn.handle(ApiMethod.Changed, (m) => {
+      const { object, kind, change, version } = m.attrs;
+      if (object && kind && change && version) this.changes.emit({ id: object as Guid, kind: kind as Kind, change, version });
+    });
+  }
+
+  /** Says who we are: a token and its proof over the connection's binding, or nothing (anonymous). */
+  async register(opts: { token?: string; proof?: string; device?: string; app?: string } = {}): Promise<{ user: string; anonymous: boolean }> {
+    const attrs: Record<string, string> = {};
+    for (const k of ['token', 'proof', 'device', 'app'] as const) if (opts[k] !== undefined) attrs[k] = opts[k];
+    const r = await this.conn.request(ApiMethod.Register, { attrs });
+    return { user: r.attrs.user ?? '', anonymous: r.attrs.anonymous === '1' };
+  }
+
+  /** Every object of a kind the caller may read (page after page). */
+  async list(kind: Kind): Promise<ApiObject[]> {
+    const out: ApiObject[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const attrs: Record<string, string> = { kind };
+      if (after) attrs.after = after;
+      const r = await this.conn.request(ApiMethod.List, { attrs });
+      const page = parse<ApiObject[]>(r);
+      out.push(...page);
+      if (r.attrs.more !== '1' || page.length === 0) return out;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  async get(id: Guid): Promise<ApiObject> {
+    return parse(await this.conn.request(ApiMethod.Get, { attrs: { object: id } }));
+  }
+
+  async create(kind: Kind, command: unknown): Promise<ApiObject> {
+    return parse(await this.conn.request(ApiMethod.Create, { attrs: { kind } }, body(command)));
+  }
+
+  /** Changes an object (the application's command, as the HTTP API takes it); `ifVersion` guards a lost update. */
+  async modify(id: Guid, command: unknown, ifVersion?: string): Promise<ApiObject> {
+    const attrs: Record<string, string> = { object: id };
+    if (ifVersion) attrs.ifVersion = ifVersion;
+    return parse(await this.conn.request(ApiMethod.Modify, { attrs }, body(command)));
+  }
+
+  async delete(id: Guid): Promise<void> {
+    await this.conn.request(ApiMethod.Delete, { attrs: { object: id } });
+  }
+
+  async getAcl(id: Guid): Promise<Acl | { object: Guid; owner: null; readers: []; writers: [] }> {
+    return parse(await this.conn.request(ApiMethod.GetAcl, { attrs: { object: id } }));
+  }
+
+  async setAcl(id: Guid, acl: { owner?: string; readers: string[]; writers: string[] }): Promise<Acl> {
+    return parse(await this.conn.request(ApiMethod.SetAcl, { attrs: { object: id } }, body(acl)));
+  }
+
+  async subscribe(what: { kind?: Kind; id?: Guid } = {}): Promise<void> {
+    const attrs: Record<string, string> = {};
+    if (what.kind) attrs.kind = what.kind;
+    if (what.id) attrs.object = what.id;
+    await this.conn.request(ApiMethod.Subscribe, { attrs });
+  }
+}
