@@ -32,14 +32,20 @@ export async function readBody(req: IncomingMessage, res: ServerResponse, limit:
   }
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      sendError(res, 413, `body larger than ${limit} bytes`);
-      req.destroy();
-      return undefined;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        sendError(res, 413, `body larger than ${limit} bytes`);
+        req.destroy();
+        return undefined;
+      }
+      parts.push(chunk);
     }
-    parts.push(chunk);
+  } catch {
+    // the client went away before its body was complete ("aborted"): nobody is left to answer
+    res.destroy();
+    return undefined;
   }
   return Buffer.concat(parts);
 }

@@ -46,6 +46,8 @@ const LANG_RE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 // eslint-disable-next-line no-control-regex
 const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+// eslint-disable-next-line no-control-regex
+const XML_REFUSED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Removes characters XML 1.0 cannot carry and checks the length. Throws MediaError BAD_INPUT. */
 export function cleanTitle(title: string): string {
@@ -138,6 +140,7 @@ export function parseMetadata(body: Uint8Array | string): Result<MediaMetadata, 
   }
   if (text.length > MAX_METADATA_BYTES) return { ok: false, error: new MediaError('TOO_LARGE', `metadata of ${text.length} characters`) };
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) return badXml('DOCTYPE and entity declarations are refused');
+  if (XML_REFUSED.test(text)) return badXml('a control character or non-character XML 1.0 cannot carry');
   let doc: any;
   try {
     const valid = XMLValidator.validate(text);
@@ -174,6 +177,9 @@ function readDocument(doc: any): MediaMetadata {
   if (version !== String(METADATA_VERSION)) bad(`media metadata version ${String(version)}, this build reads ${METADATA_VERSION}`);
   const title = decodeEntities(text(media.title, 'title', true));
   if (title.length > MAX_TITLE_LENGTH) bad('title too long');
+  // a character reference can still name what the encoder never writes (U+FFFE, a leading space): refused,
+  // so that every state re-encodes to itself (a summary gives the state back)
+  if (cleanTitle(title) !== title) bad('the title holds characters a metadata title cannot carry');
   const duration = Number(text(media.duration, 'duration'));
   if (!/^\d+(\.\d+)?$/.test(text(media.duration, 'duration')) || !Number.isFinite(duration)) bad('bad <duration>');
   const container = decodeEntities(text(media.container, 'container'));
@@ -212,7 +218,8 @@ function readTrack(t: any): MediaTrack {
     duration: uint(attr(t, 'duration'), 'duration'),
   };
   if (out.timescale < 1 || out.timescale > 0xffff_ffff) bad(`timescale ${out.timescale}`);
-  const opt = (name: string) => (attr(t, name) === undefined ? undefined : uint(attr(t, name), name));
+  // 0 reads as absent: the encoder leaves a 0 out, so a state re-encodes to itself
+  const opt = (name: string) => (attr(t, name) === undefined ? undefined : uint(attr(t, name), name) || undefined);
   if (kind === 'video') {
     out.width = opt('width');
     out.height = opt('height');

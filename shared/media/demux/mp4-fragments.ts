@@ -20,13 +20,15 @@ const NON_SYNC = 0x10000;
 /**
  * Lists the samples of the moof box `moof` (its whole bytes) found at file offset `moofStart`.
  * `nextDts` holds each track's decode time after the previous fragment (used when tfdt is absent) and is
- * updated. Tracks not in `defaults` are skipped.
+ * updated. Tracks not in `defaults` are skipped. A fragment lists at most `maxSamples` samples (the file's
+ * size: a trun without per-sample fields costs 8 bytes whatever its count).
  */
 export function fragmentSamples(
   moof: Uint8Array,
   moofStart: number,
   defaults: ReadonlyMap<number, TrackDefaults>,
   nextDts: Map<number, number>,
+  maxSamples = Infinity,
 ): FragmentSample[] {
   const out: FragmentSample[] = [];
   const v = new DataView(moof.buffer, moof.byteOffset, moof.length);
@@ -94,6 +96,7 @@ export function fragmentSamples(
       const per = ((flags & 0x100) !== 0 ? 4 : 0) + ((flags & 0x200) !== 0 ? 4 : 0) + ((flags & 0x400) !== 0 ? 4 : 0) + ((flags & 0x800) !== 0 ? 4 : 0);
       if (count * per > r.end - at) throw corrupt(`trun of ${count} samples does not fit its box in moof at ${moofStart}`);
       if (per === 0 && count > 1e7) throw corrupt(`trun of ${count} samples in moof at ${moofStart}`);
+      if (out.length + count > maxSamples) throw corrupt(`trun of ${count} samples in moof at ${moofStart}: more samples than the file has bytes`);
       for (let i = 0; i < count; i++) {
         const duration = flags & 0x100 ? v.getUint32((at += 4) - 4) : (tfhd.duration ?? def.duration);
         const size = flags & 0x200 ? v.getUint32((at += 4) - 4) : (tfhd.size ?? def.size);

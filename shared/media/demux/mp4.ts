@@ -2,7 +2,7 @@
 // (sample entries, codec strings, avcC/hvcC/esds/dOps/vpcC/av1C, the sample tables), then read sample
 // bytes straight from the source in file order. Fragmented files (moof/mdat) are walked lazily.
 // Why not mp4box's appendBuffer/onSamples: see docs/MEDIA.md ("Demuxer choice").
-import { createFile, Log, MP4BoxBuffer } from 'mp4box';
+import { createFile, DataStream, Log, MP4BoxBuffer } from 'mp4box';
 import type { ChunkReader } from '../byte-source.ts';
 import { asMediaError, corrupt, tooLarge, truncated, unsupported } from '../errors.ts';
 import { type BoxHeader, childBoxes, readTopBox } from './boxes.ts';
@@ -144,7 +144,7 @@ export async function openMp4(reader: ChunkReader, limits: Mp4Limits): Promise<D
       if (h.type !== 'moof') continue;
       if (h.size > limits.maxMoov) throw tooLarge(`moof box of ${h.size} bytes`);
       const moof = (await reader.bytes(h.start, h.size, 'moof')).slice();
-      const samples = fragmentSamples(moof, h.start, defaults, nextDts);
+      const samples = fragmentSamples(moof, h.start, defaults, nextDts, fileSize);
       samples.sort((a, b) => a.offset - b.offset);
       for (const s of samples) {
         const t = byId.get(s.trackId)!;
@@ -214,7 +214,10 @@ function buildVirtualFile(ftyp: Uint8Array | undefined, moov: Uint8Array, fileSi
   for (const c of childBoxes(moov, moovHdr, moov.length, 0)) {
     if (!MOOV_KEEP.has(c.type)) continue;
     const bytes = moov.subarray(c.start, c.start + c.size);
-    if (c.type === 'trak') checkSampleSizes(bytes, fileSize);
+    if (c.type === 'trak') {
+      pruneTrak(bytes);
+      checkSampleSizes(bytes, fileSize);
+    }
     keep.push(bytes);
   }
   const moovSize = 8 + keep.reduce((n, b) => n + b.length, 0);
@@ -233,6 +236,30 @@ function buildVirtualFile(ftyp: Uint8Array | undefined, moov: Uint8Array, fileSi
     at += b.length;
   }
   return out;
+}
+
+/** The boxes of a trak mp4box parses for us; any other is renamed 'free' in place (same size) before it runs. */
+const TRAK_KEEP: Record<string, ReadonlySet<string>> = {
+  trak: new Set(['tkhd', 'edts', 'mdia']),
+  mdia: new Set(['mdhd', 'hdlr', 'minf']),
+  minf: new Set(['stbl']),
+  stbl: new Set(['stsd', 'stts', 'ctts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'stss']),
+};
+
+/**
+ * Hides what we do not read from mp4box: its parsers trust their own length fields (an sgpd entry of
+ * 2 GiB is allocated as asked, and its entry count is looped over), so sample groups, subsample
+ * information, udta/meta and the like never reach it. `trak` is our own copy of the box.
+ */
+function pruneTrak(trak: Uint8Array): void {
+  const walk = (type: string, from: number, to: number) => {
+    const keep = TRAK_KEEP[type];
+    for (const c of childBoxes(trak, from, to, 0)) {
+      if (!keep.has(c.type)) trak.set([0x66, 0x72, 0x65, 0x65], c.start + 4); // "free"
+      else if (TRAK_KEEP[c.type]) walk(c.type, c.start + c.hdr, c.start + c.size);
+    }
+  };
+  walk('trak', new DataView(trak.buffer, trak.byteOffset, trak.length).getUint32(0) === 1 ? 16 : 8, trak.length);
 }
 
 /** A constant-size stsz claiming more samples than the file can hold would make mp4box loop for ever. */
@@ -266,6 +293,7 @@ function parseWithMp4box(file: Uint8Array): any {
   Log.error = (module: string, msg: string) => {
     if (messages.length < 5) messages.push(`${module}: ${msg}`);
   };
+  const unguard = guardReads();
   try {
     const buf = new MP4BoxBuffer(file.length);
     new Uint8Array(buf).set(file);
@@ -279,5 +307,40 @@ function parseWithMp4box(file: Uint8Array): any {
     throw asMediaError(e, 'CORRUPT', 'moov box could not be parsed');
   } finally {
     Log.error = saved;
+    unguard();
   }
+}
+
+type ArrayRead = (this: { byteLength: number; position: number }, length?: number, endianness?: unknown) => unknown;
+const ARRAY_READS = [
+  ['readUint8Array', 1],
+  ['readInt8Array', 1],
+  ['readUint16Array', 2],
+  ['readInt16Array', 2],
+  ['readUint32Array', 4],
+  ['readInt32Array', 4],
+  ['readFloat32Array', 4],
+  ['readFloat64Array', 8],
+] as const;
+
+/**
+ * mp4box's DataStream allocates an array of the length a box asks for before it copies the bytes, and only
+ * the copy fails when they are not there (an esds descriptor may ask 256 MiB of a 4 KiB file). For the
+ * duration of one synchronous parse, a read past the end throws before the allocation instead. Returns
+ * the function that restores the originals.
+ */
+function guardReads(): () => void {
+  const proto = DataStream.prototype as unknown as Record<string, ArrayRead>;
+  const saved = ARRAY_READS.map(([name]) => [name, proto[name]] as const);
+  for (const [name, width] of ARRAY_READS) {
+    const read = proto[name];
+    proto[name] = function (length, endianness) {
+      const left = this.byteLength - this.position;
+      if (length !== undefined && length * width > left) throw corrupt(`a box asks for ${length * width} bytes, ${left} are left`);
+      return read.call(this, length, endianness);
+    };
+  }
+  return () => {
+    for (const [name, read] of saved) proto[name] = read;
+  };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../shared/log.ts';
-import { sendJson, startHttp } from '../../../node-peer/http/server.ts';
+import { readJson, sendJson, startHttp } from '../../../node-peer/http/server.ts';
 import { checkPath, staticRoutes } from '../../../node-peer/http/static.ts';
 
 const SECRET = 'TOP-SECRET-outside-the-web-dir';
@@ -158,6 +158,37 @@ describe('the static route', () => {
       const res = await fetch(`http://127.0.0.1:${(other.address() as { port: number }).port}/`);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { error: string }).error).toMatch(/npm run build/);
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+});
+
+describe('request bodies (node-peer/http/server.ts)', () => {
+  it('a client that hangs up mid-body is not a server error (found by npm run fuzz)', async () => {
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (msg: string) => void errors.push(msg) };
+    let seen: unknown = 'not called';
+    const other = await startHttp(
+      [{ method: 'POST', path: '/echo', handler: async (req, res) => { seen = await readJson(req, res, 1024); if (seen) sendJson(res, 200, seen); } }],
+      '127.0.0.1',
+      0,
+      log,
+    );
+    try {
+      const p = (other.address() as { port: number }).port;
+      await new Promise<void>((resolve) => {
+        const s = connect(p, '127.0.0.1', () => {
+          s.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 85\r\n\r\n{"a":');
+          setTimeout(() => s.destroy(), 50);
+        });
+        s.on('close', () => resolve());
+        s.on('error', () => resolve());
+      });
+      for (let i = 0; i < 50 && seen === 'not called'; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toBeUndefined();
+      expect(errors).toEqual([]);
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
     }

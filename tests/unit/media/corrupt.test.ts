@@ -164,6 +164,53 @@ describe('damaged bytes anywhere', () => {
   });
 });
 
+describe('sizes mp4box would trust (found by npm run fuzz)', () => {
+  it('sample groups are not parsed: an sgpd asking for 2 GiB entries, 2^32 of them, is ignored', async () => {
+    const b = files['fast.mp4'].slice();
+    const at = findBox(b, 'sgpd');
+    const v = new DataView(b.buffer, b.byteOffset);
+    b[at + 8] = 1; // version 1: default_length, then entry_count
+    v.setUint32(at + 16, 0x7fff_ffff);
+    v.setUint32(at + 20, 0xffff_ffff);
+    const before = process.memoryUsage().arrayBuffers;
+    const { error, sink } = await attempt(b);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(error).toBeUndefined();
+    expect(sink.meta().length).toBe(1);
+  });
+
+  it('an esds descriptor claiming 256 MiB is CORRUPT before anything that size is allocated', async () => {
+    const b = files['fast.mp4'].slice();
+    const at = findBox(b, 'esds');
+    // the DecoderSpecificInfo descriptor: tag 5, then its size in up to four 7-bit bytes
+    let dsi = at + 12;
+    while (dsi < at + 64 && !(b[dsi] === 0x05 && (b[dsi + 1] & 0x80) !== 0)) dsi++;
+    expect(dsi).toBeLessThan(at + 64);
+    b.set([0xff, 0xff, 0xff, 0x7f], dsi + 1);
+    const before = process.memoryUsage().arrayBuffers;
+    const { error, sink } = await attempt(b);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(error).toBeInstanceOf(MediaError);
+    expect((error as MediaError).code).toBe('CORRUPT');
+    expect((error as MediaError).message).toMatch(/asks for \d+ bytes/); // refused before the allocation, not by it
+    expect(sink.meta()).toEqual([]);
+  });
+
+  it('a trun without per-sample fields claiming millions of samples is CORRUPT at once, none listed', async () => {
+    const b = files['frag.mp4'].slice();
+    const at = findBox(b, 'trun');
+    const v = new DataView(b.buffer, b.byteOffset);
+    v.setUint32(at + 8, 0); // version 0, no flags: every sample takes the defaults, 8 bytes of box for any count
+    v.setUint32(at + 12, 5_000_000);
+    const t0 = performance.now();
+    const { error, sink } = await attempt(b);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(error).toBeInstanceOf(MediaError);
+    expect((error as MediaError).message).toMatch(/more samples than the file has bytes/);
+    expect(sink.meta()).toEqual([]);
+  });
+});
+
 function findBox(b: Uint8Array, type: string): number {
   const t = [...type].map((c) => c.charCodeAt(0));
   for (let i = 4; i < b.length - 4; i++) if (b[i] === t[0] && b[i + 1] === t[1] && b[i + 2] === t[2] && b[i + 3] === t[3]) return i - 4;

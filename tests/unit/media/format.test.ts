@@ -181,6 +181,23 @@ describe('metadata XML', () => {
     refused(golden.replace('Tom &amp;', 'Tom &#0;'), 'BAD_METADATA');
   });
 
+  it('refuses control characters and titles that would not re-encode to themselves (found by npm run fuzz)', () => {
+    refused(golden.replace('Tom &amp;', '\u0000om &amp;'), 'BAD_XML', /control character/);
+    refused(golden.replace('Tom &amp;', 'Tom \u0007'), 'BAD_XML');
+    refused(golden.replace('Tom &amp;', 'Tom &#xFFFE;'), 'BAD_METADATA', /title/);
+    refused(golden.replace('<title>Tom', '<title>&#32;Tom'), 'BAD_METADATA', /title/);
+    const m = parseMetadata(golden);
+    if (!m.ok) throw m.error;
+    const again = parseMetadata(encodeMetadata(m.value));
+    expect(again.ok && again.value).toEqual(m.value);
+    const zero = parseMetadata(golden.replace('channels="2"', 'channels="0"').replace('width="640"', 'width="0"'));
+    if (!zero.ok) throw zero.error;
+    expect(zero.value.tracks[1].channels).toBeUndefined();
+    expect(zero.value.tracks[0].width).toBeUndefined();
+    const zeroAgain = parseMetadata(encodeMetadata(zero.value));
+    expect(zeroAgain.ok && zeroAgain.value).toEqual(zero.value);
+  });
+
   it('refuses well-formed XML that is not a media insert', () => {
     refused('<playlist/>', 'BAD_METADATA', /insert/);
     refused(golden.replace('object="11111111-2222-4333-8444-555555555555"', 'object="nope"'), 'BAD_METADATA', /GUID/);
