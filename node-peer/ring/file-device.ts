@@ -9,7 +9,7 @@ export class FileDevice implements BlockDevice {
     readonly path: string,
   ) {}
 
-  /** Opens `path`, creating it with `size` bytes (sparse) if it does not exist. An existing file keeps its size. */
+  /** Opens `path`, creating it with `size` bytes (sparse) if it does not exist or is empty. Any other file keeps its size. */
   static async open(path: string, size: number, readOnly = false): Promise<FileDevice> {
     let fh: FileHandle;
     try {
@@ -17,10 +17,15 @@ export class FileDevice implements BlockDevice {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || readOnly) throw e;
       fh = await open(path, 'wx+');
+    }
+    let { size: actual } = await fh.stat();
+    if (actual === 0 && !readOnly) {
+      // New, or created by an open that was killed before it could size the file: an empty file holds no
+      // ring (the ring reads it as too small, BAD_DEVICE, for ever after), so size it now.
       await fh.truncate(size);
       await fh.sync();
+      actual = size;
     }
-    const { size: actual } = await fh.stat();
     return new FileDevice(fh, actual, path);
   }
 

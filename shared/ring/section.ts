@@ -87,6 +87,8 @@ export class RingSection {
   private durableTailRecSeq = 0;
   /** Where the record after `writtenRecSeq` starts. */
   private writtenHead = 0;
+  /** The last superblock write made: the next one starts after it has landed (see writeSuperblock). */
+  private superblockWritten: Promise<unknown> = Promise.resolve();
   private dirty = false;
   private failed: unknown;
   private closed = false;
@@ -421,10 +423,21 @@ export class RingSection {
     this.durableTailRecSeq = Math.max(this.durableTailRecSeq, written);
   }
 
-  private async writeSuperblock(): Promise<void> {
+  /**
+   * Writes the next generation of the superblock. Superblock writes land in the order they are made, one at a
+   * time: a checkpoint (timer, flush) and the write queue (a new tail before overwriting evicted records) both
+   * write it, concurrently, and generation g + 2 goes to the same copy as g. Were g still under way when g + 2
+   * was written (a pwrite on a descheduled pool thread), it could land last: the newest copy would then be
+   * g + 1, with an older tail, whose records the batch after g + 2 has already overwritten.
+   */
+  private writeSuperblock(): Promise<void> {
     this.sb.generation++;
     this.sb.capacity = this.capacity;
-    await this.device.write((this.sb.generation % 2) * SUPERBLOCK_SIZE, encodeSuperblock(this.sb));
+    const at = (this.sb.generation % 2) * SUPERBLOCK_SIZE;
+    const bytes = encodeSuperblock(this.sb);
+    const written = this.superblockWritten.then(() => this.device.write(at, bytes));
+    this.superblockWritten = written.catch(() => undefined);
+    return written;
   }
 
   async flush(): Promise<void> {

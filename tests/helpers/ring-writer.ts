@@ -3,13 +3,22 @@
 //   node --import tsx tests/helpers/ring-writer.ts '<WriterConfig as JSON>'
 //
 // It opens the ring in `dir`, continues the STU numbering after the highest seq it finds there, and appends
-// STUs whose every byte follows from their seq (crashStu), `concurrency` at a time. On stdout, one line each:
+// STUs whose every byte follows from their seq (crashStu), `concurrency` at a time. It writes one line each to
+// the file `log` (appending):
 //   opening                      before the ring is opened
 //   ready <highest seq found>    the ring is open, appends start
-//   ack <section> <seq> <recSeq> only after that append's promise resolved
-//   evict <section> <recSeq>     every record up to recSeq was evicted (printed before it can be overwritten)
+//   ack <section> <seq> <recSeq> <offset>  only after that append's promise resolved
+//   evict <section> <recSeq>     every record up to recSeq was evicted (written before it can be overwritten)
 //   done                         the bounds were reached and the ring was closed
-// Writes to a pipe are synchronous on Linux, so a line printed before SIGKILL reaches the parent.
+// `opening` and `ready` also go to stdout, for the parent to time its kill.
+//
+// The log is a file written with writeSync: a line is in the page cache, which SIGKILL does not lose, before
+// the next statement runs. stdout is no such channel. A child's stdout is a Unix socket pair, whose buffer
+// holds only about 280 short lines (each write costs a whole socket buffer); once it is full (the parent
+// slow to read, the machine busy), Node queues process.stdout.write() inside the process, and SIGKILL drops
+// the queue. The parent then saw an "ack" but not the "evict" after it, and took a record the ring had
+// rightly evicted for a lost one.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openFileRing } from '../../node-peer/ring/file-ring.ts';
 import type { FsyncPolicy } from '../../shared/ring/types.ts';
@@ -18,6 +27,8 @@ import { prng } from '../../shared/util/prng.ts';
 
 export interface WriterConfig {
   dir: string;
+  /** The file the writer appends its lines to. */
+  log: string;
   metaBytes: number;
   dataBytes: number;
   fsync: FsyncPolicy;
@@ -58,8 +69,13 @@ export function crashStu(seq: number): Uint8Array {
 }
 
 async function main(config: WriterConfig): Promise<void> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  out('opening');
+  const fd = openSync(config.log, 'a');
+  const out = (line: string, stdout = false) => {
+    const bytes = Buffer.from(`${line}\n`);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    if (stdout) process.stdout.write(`${line}\n`);
+  };
+  out('opening', true);
   let highest = 0;
   const ring = await openFileRing(config.dir, {
     metaBytes: config.metaBytes,
@@ -69,19 +85,20 @@ async function main(config: WriterConfig): Promise<void> {
     visit: (e) => (highest = Math.max(highest, e.header.seq)),
   });
   ring.onEvict((locs) => out(`evict ${locs[0].section} ${Math.max(...locs.map((l) => l.recSeq))}`));
-  out(`ready ${highest}`);
+  out(`ready ${highest}`, true);
   let next = highest + 1;
   const until = Date.now() + config.maxMs;
   const worker = async () => {
     while (next - highest <= config.maxAppends && Date.now() < until) {
       const seq = next++;
       const loc = await ring.append(crashStu(seq));
-      out(`ack ${loc.section} ${seq} ${loc.recSeq}`);
+      out(`ack ${loc.section} ${seq} ${loc.recSeq} ${loc.offset}`);
     }
   };
   await Promise.all(Array.from({ length: config.concurrency }, worker));
   await ring.close();
   out('done');
+  closeSync(fd);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
