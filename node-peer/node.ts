@@ -1,6 +1,7 @@
 // A state server's core on this machine: identity, ring, business-object engine, media time index.
 // Boot: open the ring (metadata read whole, data headers only), restore the object cache snapshot if it
 // agrees with the ring or rebuild it from the metadata STUs, index the frames.
+import { ACL_TYPE, aclApp } from '../shared/api/acl.ts';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../shared/log.ts';
@@ -92,6 +93,7 @@ export class StateNode {
       engine.register(playlistApp);
       engine.register(channelApp);
       engine.register(usageApp);
+      engine.register(aclApp);
       const index = new TimeIndex();
       const meta: ScanEntry[] = [];
       const seen: ScanEntry[] = [];
@@ -206,7 +208,8 @@ export class StateNode {
   objects(): ObjectSummary[] {
     return this.engine
       .list()
-      .filter((o) => o.type !== USAGE || (o.state as UsageState | undefined)?.scope === 'server')
+      // ACLs are the State API's (GetAcl), not objects of their own here
+      .filter((o) => o.type !== ACL_TYPE && (o.type !== USAGE || (o.state as UsageState | undefined)?.scope === 'server'))
       .map((o) => this.summary(o));
   }
 

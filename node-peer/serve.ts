@@ -22,6 +22,7 @@ import { staticRoutes } from './http/static.ts';
 import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
+import { apiClientRoutes } from './api/index.ts';
 import { startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
@@ -232,11 +233,18 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log });
     serveSegments(hub, segmenter, { log: opts.log });
     const uploads = await startUploads(hub, node, { enabled: opts.uploads, maxBytes: opts.uploadMaxBytes, log: opts.log });
+    // the State API for clients over WebRTC (POST /api/client; docs/API.md)
+    const api = apiClientRoutes({
+      engine: node.engine,
+      writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
+      newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
+      log: opts.log,
+    });
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name) });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
     }
-    server = await startHttp([...apiRoutes(node, hub, discovery), ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
+    server = await startHttp([...apiRoutes(node, hub, discovery), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
@@ -265,6 +273,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       stop: async () => {
         await r?.close();
         await uploads.close();
+        api.close();
         await h.close('shutdown');
         await new Promise<void>((resolve) => {
           s.close(() => resolve());

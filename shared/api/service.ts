@@ -13,7 +13,7 @@ import { createPlaylist, deletePlaylist, editPlaylist, type ObjectWriter, playli
 import { CHANNEL, MEDIA_META, PLAYLIST } from '../media/stu-types.ts';
 import type { StateEngine } from '../state/engine.ts';
 import type { BusinessObject, ChangeEvent } from '../state/types.ts';
-import { type Guid, isGuid } from '../stu/index.ts';
+import { type Guid, isGuid, NIL_GUID } from '../stu/index.ts';
 import type { SignalingConnection } from '../stx/connection.ts';
 import { err, StxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
@@ -128,7 +128,13 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
     return who;
   };
   const aclOf = (id: Guid): Acl | undefined => engine.get<Acl>(id, ACL_TYPE)?.state;
-  const may = (right: Right, c: Identity, o: BusinessObject): boolean => allowed(right, c, aclOf(o.id), o.owner === c.guid && !c.anonymous ? c.user : undefined);
+  const may = (right: Right, c: Identity, o: BusinessObject): boolean => {
+    const acl = aclOf(o.id);
+    // written by the server itself (the CLI's ingest, the sample, the HTTP API): everyone may read it, nobody
+    // change it through the API, until an ACL says otherwise (docs/API.md, "Defaults")
+    if (!acl && o.owner === NIL_GUID) return right === 'read';
+    return allowed(right, c, acl, o.owner === c.guid && !c.anonymous ? c.user : undefined);
+  };
   const view = (o: BusinessObject, kind: Kind): unknown => {
     if (kind === 'playlist') return playlistView(engine, o as never);
     if (kind === 'channel') return channelView(engine, o as never);

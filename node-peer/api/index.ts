@@ -1,0 +1,110 @@
+// The State API on a Node server, over WebRTC: a client POSTs an SDP offer to /api/client, opens the `stx`
+// channel on the link, and speaks the State API (shared/api/service.ts) on it. Its channel binding is a
+// hash of both DTLS fingerprints (what a token's proof is made over). Identity: anonymous only until the
+// token authenticator lands (docs/API.md); a client that presents a token is refused, not let in as
+// anonymous. Limits: clients at once (default 256), links being negotiated (16), offer size (64 KiB).
+import type { Logger } from '../../shared/log.ts';
+import { ANONYMOUS } from '../../shared/api/acl.ts';
+import { type Identity, serveApi } from '../../shared/api/service.ts';
+import type { ObjectWriter } from '../../shared/media/playlist-edit.ts';
+import type { StateEngine } from '../../shared/state/engine.ts';
+import { type Guid, NIL_GUID } from '../../shared/stu/index.ts';
+import { SignalingConnection } from '../../shared/stx/connection.ts';
+import { err } from '../../shared/stx/errors.ts';
+import type { WebrtcLink } from '../../shared/stx/link/link.ts';
+import { SIGNALING_LABEL } from '../../shared/stx/transport.ts';
+import { fingerprintText } from '../../shared/sync/admission.ts';
+import { readJson, type Route, sendError, sendJson } from '../http/server.ts';
+
+export interface ApiRoutesOptions {
+  engine: StateEngine;
+  writerFor(user: Guid): ObjectWriter;
+  newLink(): WebrtcLink;
+  log: Logger;
+  maxClients?: number;
+  maxPending?: number;
+}
+
+/** What a link is bound to: SHA-256 over both DTLS fingerprints, sorted (each side computes the same). */
+export async function linkBinding(link: Pick<WebrtcLink, 'localFingerprint' | 'remoteFingerprint'>): Promise<Uint8Array> {
+  const fps = [fingerprintText(link.localFingerprint), fingerprintText(link.remoteFingerprint)].sort().join('\n');
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`stateos-api-binding/1\n${fps}`)));
+}
+
+/** The identity of a client until tokens are accepted: anonymous, or refused when it presents a token. */
+async function anonymousOnly(req: { token?: string }): Promise<Identity> {
+  if (req.token !== undefined) throw new Error('NO_AUTHENTICATOR: this server does not accept tokens yet; register without one (anonymous)');
+  return { user: ANONYMOUS, anonymous: true, guid: NIL_GUID };
+}
+
+export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clients(): number; close(): void } {
+  const live = new Set<{ link: WebrtcLink; conn?: SignalingConnection }>();
+  let pending = 0;
+  const maxClients = opts.maxClients ?? 256;
+
+  const accept = async (offer: string): Promise<string> => {
+    if (live.size >= maxClients) throw err('BUSY', `${live.size} API clients already`);
+    if (pending >= (opts.maxPending ?? 16)) throw err('BUSY', `${pending} clients are connecting already`);
+    const link = opts.newLink();
+    const entry: { link: WebrtcLink; conn?: SignalingConnection } = { link };
+    pending++;
+    let answer: string;
+    try {
+      answer = await link.acceptOffer(offer);
+    } catch (e) {
+      pending--;
+      link.close('bad offer');
+      throw e;
+    }
+    live.add(entry);
+    link.onClose(() => {
+      live.delete(entry);
+      entry.conn?.close('link closed');
+    });
+    const timer = setTimeout(() => link.close('no stx channel within 15 s'), 15_000);
+    const off = link.onChannel((channel) => {
+      if (channel.label !== SIGNALING_LABEL || entry.conn) return channel.close();
+      clearTimeout(timer);
+      off();
+      const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256 });
+      entry.conn = conn;
+      conn.onClose(() => link.close('api connection closed'));
+      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: anonymousOnly, binding, log: opts.log }));
+    });
+    void link
+      .connected()
+      .catch((e: unknown) => {
+        opts.log.info('api client link did not come up', { error: (e as Error).message });
+        link.close('not connected');
+      })
+      .finally(() => pending--);
+    return answer;
+  };
+
+  const routes: Route[] = [
+    {
+      method: 'POST',
+      path: '/api/client',
+      handler: async (req, res) => {
+        const body = await readJson(req, res, 64 * 1024);
+        if (!body) return;
+        if (typeof body.sdp !== 'string') return sendError(res, 400, 'sdp: an SDP offer (string) is required');
+        try {
+          sendJson(res, 200, { sdp: await accept(body.sdp) });
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'BUSY') return sendError(res, 503, (e as Error).message);
+          if (code === 'BAD_PARAM') return sendError(res, 400, (e as Error).message);
+          throw e;
+        }
+      },
+    },
+  ];
+  return {
+    routes,
+    clients: () => live.size,
+    close: () => {
+      for (const e of live) e.link.close('shutdown');
+    },
+  };
+}
