@@ -2,97 +2,35 @@
 // be edited in place (web/app/edit/): a new channel from the button by the heading, the others from their
 // Edit button, which opens the editor in a row under theirs. Writes go to the server's HTTP API; what shows
 // is always what came back over WebRTC.
-import { css, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { html } from 'lit';
+import { customElement } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ObjectView } from '../core/describe.ts';
 import { formatTime } from '../core/format.ts';
-import { apiBase, EditApi } from '../edit/api.ts';
+import type { EditApi } from '../edit/api.ts';
 import '../edit/channel-create.ts';
 import '../edit/channel-editor.ts';
 import { hrefFor, parseRoute } from '../shell/router.ts';
-import { ObjectList } from './list-base.ts';
+import { EditableList } from './editable-list.ts';
 
 @customElement('stateos-channel-list')
-export class StateosChannelList extends ObjectList {
-  static override styles = [
-    ...ObjectList.styles,
-    css`
-      .head {
-        display: flex;
-        align-items: center;
-        justify-content: space-between;
-        padding-right: 14px;
-      }
-      .create {
-        margin: 0 14px 12px;
-      }
-      tr.editor-row > td {
-        background: var(--surface-2);
-        border-left: 3px solid var(--app);
-        padding: 10px 14px 12px;
-      }
-      tr.open > td {
-        background: var(--surface-2);
-      }
-      .actions button {
-        margin-left: 10px;
-      }
-    `,
-  ];
+export class StateosChannelList extends EditableList {
+  protected readonly noun = 'channel';
+  protected readonly createTag = 'stateos-channel-create';
+  protected readonly editorTag = 'stateos-channel-editor';
 
   protected readonly app = 'channels';
   protected readonly heading = 'Channels';
   protected readonly emptyText = html`No channels yet: create one with “New channel”, or <code>npx stateos channel create NAME PLAYLIST --server URL</code>.`;
 
-  @state() private creating = false;
-  /** The channel whose editor is open. */
-  @state() private openId: string | undefined;
-  /** Said (politely) to screen readers: what happened to a channel whose editor went away. */
-  @state() private notice = '';
-  private editApi: EditApi | undefined;
-  /** After the next render: what to focus. */
-  private focusNext: (() => void) | undefined;
-
-  private get api(): EditApi {
-    const base = apiBase(this.route?.server, location.origin);
-    if (this.editApi?.base !== base) this.editApi = new EditApi(base);
-    return this.editApi;
+  protected createForm(api: EditApi) {
+    return html`<stateos-channel-create .model=${this.model} .api=${api} @created=${this.created} @cancel=${this.cancelCreate}></stateos-channel-create>`;
   }
 
-  override willUpdate(changed: Map<string, unknown>): void {
-    super.willUpdate(changed);
-    // the open channel was deleted (here or anywhere): close its editor; focus the button by the heading if it was inside
-    if (this.openId && !this.model?.byApp('channels').some((v) => v.id === this.openId)) {
-      const hadFocus = this.renderRoot.querySelector('stateos-channel-editor')?.matches(':focus-within') ?? false;
-      this.openId = undefined;
-      this.notice = 'The channel was deleted.';
-      if (hadFocus) this.focusNext = () => this.renderRoot.querySelector<HTMLElement>('button.new')?.focus();
-    }
+  protected editorOf(v: ObjectView, api: EditApi) {
+    return html`<stateos-channel-editor role="region" .view=${v} .model=${this.model} .api=${api} aria-label=${`Editing channel ${v.channel?.name ?? v.title}`} @close=${() => this.close(v.id)}></stateos-channel-editor>`;
   }
 
-  override updated(): void {
-    const f = this.focusNext;
-    this.focusNext = undefined;
-    f?.();
-  }
-
-  override render() {
-    const items = this.model?.byApp(this.app) ?? [];
-    return html`<section class=${`app-${this.app}`} aria-labelledby="h">
-      <div class="head">
-        <h2 id="h">${this.heading} <span class="count">${items.length}</span></h2>
-        <button type="button" class="new" aria-expanded=${this.creating ? 'true' : 'false'} @click=${this.toggleCreate}>New channel</button>
-      </div>
-      ${this.creating
-        ? html`<div class="create">
-            <stateos-channel-create .model=${this.model} .api=${this.api} @created=${this.created} @cancel=${this.cancelCreate}></stateos-channel-create>
-          </div>`
-        : nothing}
-      ${items.length === 0 ? html`<p class="empty">${this.emptyText}</p>` : this.table(items)}
-      <p class="visually-hidden" role="status">${this.notice}</p>
-    </section>`;
-  }
 
   protected table(items: ObjectView[]) {
     const route = this.route ?? parseRoute('/', '');
@@ -123,63 +61,15 @@ export class StateosChannelList extends ObjectList {
                 <td>${c?.playlists.map((p) => html`<span class="chip ${p.title ? '' : 'missing'}">${p.title ?? p.id.slice(0, 8)}</span>`)}</td>
                 <td>${hls ? html`<a href=${hls} aria-label=${`HLS playlist of channel ${c?.name}`}><code>${hls}</code></a>` : '–'}</td>
                 <td class="actions">
-                  <button type="button" class="edit" aria-expanded=${open ? 'true' : 'false'} aria-controls=${open ? `edit-${v.id}` : nothing} aria-label=${`Edit channel ${c?.name ?? v.title}`} @click=${() => this.toggle(v.id)}>
-                    Edit
-                  </button>
+                  ${this.editButton(v, `channel ${c?.name ?? v.title}`)}
                   <a data-nav="1" href=${hrefFor('canvas', route, { focus: v.id })} aria-label=${`Show ${v.title} on the canvas`}>On canvas</a>
                 </td>
               </tr>
-              ${open
-                ? html`<tr class="editor-row" @keydown=${(e: KeyboardEvent) => this.onEditorKey(e, v.id)}>
-                    <td colspan="5" id=${`edit-${v.id}`}>
-                      <stateos-channel-editor role="region" .view=${v} .model=${this.model} .api=${this.api} aria-label=${`Editing channel ${c?.name ?? v.title}`} @close=${() => this.close(v.id)}></stateos-channel-editor>
-                    </td>
-                  </tr>`
-                : nothing}`;
+              ${this.editorRow(v, 5)}`;
           },
         )}
       </tbody>
     </table>`;
-  }
-
-  private editor() {
-    return this.renderRoot.querySelector('stateos-channel-editor');
-  }
-
-  private toggle(id: string) {
-    if (this.openId === id) return this.close(id);
-    this.openId = id;
-    this.notice = '';
-    this.focusNext = () => void this.editor()?.updateComplete.then(() => this.editor()?.focus());
-  }
-
-  private close(id: string) {
-    this.openId = undefined;
-    this.focusNext = () => this.renderRoot.querySelector<HTMLElement>(`tr[data-id="${id}"] button.edit`)?.focus();
-  }
-
-  private onEditorKey(e: KeyboardEvent, id: string) {
-    if (e.key !== 'Escape') return;
-    e.stopPropagation();
-    this.close(id);
-  }
-
-  private toggleCreate() {
-    this.creating = !this.creating;
-    if (this.creating) this.focusNext = () => void this.renderRoot.querySelector('stateos-channel-create')?.updateComplete.then(() => this.renderRoot.querySelector('stateos-channel-create')?.focus());
-  }
-
-  private cancelCreate() {
-    this.creating = false;
-    this.focusNext = () => this.renderRoot.querySelector<HTMLElement>('button.new')?.focus();
-  }
-
-  /** A new channel arrived: open its editor. */
-  private created(e: CustomEvent<{ id: string }>) {
-    this.creating = false;
-    this.openId = e.detail.id;
-    this.notice = '';
-    this.focusNext = () => void this.editor()?.updateComplete.then(() => this.editor()?.focus());
   }
 }
 
