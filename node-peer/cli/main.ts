@@ -279,6 +279,12 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
   await new Promise<void>((done) => {
     const quit = (signal: string) => {
       log.info('stopping', { signal });
+      // a shutdown that does not finish (a peer that never answers, a native thread) must not leave the
+      // process running: it exits anyway after 10 s, saying so (the ring is closed by then, or never will be)
+      setTimeout(() => {
+        process.stderr.write('stateos: shutdown took more than 10 s; exiting\n');
+        process.exit(1);
+      }, 10_000).unref();
       stop().then(done, (e: unknown) => {
         process.stderr.write(`stateos: shutdown failed: ${String(e)}\n`);
         done();
