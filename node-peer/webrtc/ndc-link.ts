@@ -156,16 +156,23 @@ export class NdcLink extends LinkCore {
   }
 
   protected async applyAnswer(answer: string): Promise<void> {
-    // libdatachannel sometimes refuses an answer with "Got a remote candidate without ICE transport" when
-    // its ICE transport is still being set up on its own thread (seen on a loaded 2-core machine, about once
-    // in 500 links): the same answer applies a moment later.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.pc.setRemoteDescription(answer, 'answer');
-        break;
-      } catch (e) {
-        if (attempt >= 20 || !/without ICE transport/.test(String(e))) throw e;
-        await new Promise((r) => setTimeout(r, 25));
+    // libdatachannel refuses an answer whose candidates arrive while its ICE transport is still being set up
+    // on its own thread ("Got a remote candidate without ICE transport", a loaded 2-core machine, about once
+    // in 500 links), and the peer connection does not survive that. So the description goes in without its
+    // candidates, and each candidate follows on its own, again a moment later if the transport is not ready.
+    const lines = answer.split(/\r?\n/);
+    const candidates = lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2));
+    const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice(6) ?? '0';
+    this.pc.setRemoteDescription(lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n'), 'answer');
+    for (const c of candidates) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.pc.addRemoteCandidate(c, mid);
+          break;
+        } catch (e) {
+          if (attempt >= 40 || !/without ICE transport/.test(String(e))) throw e;
+          await new Promise((r) => setTimeout(r, 25));
+        }
       }
     }
   }
