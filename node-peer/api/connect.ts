@@ -14,7 +14,22 @@ export interface ApiConnection {
   close(): void;
 }
 
+/**
+ * Connects to a server's State API. A link that libdatachannel destroyed before the answer came back (seen
+ * under load, cause not found yet: "setRemoteDescription() called on destroyed peer connection") is
+ * replaced by a new one, twice at most; the hub's joins redial the same way.
+ */
 export async function connectApi(url: string, opts: { backend?: Backend } = {}): Promise<ApiConnection> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectOnce(url, opts);
+    } catch (e) {
+      if (attempt >= 2 || !/destroyed peer connection/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function connectOnce(url: string, opts: { backend?: Backend }): Promise<ApiConnection> {
   const link = makeLink(opts.backend ?? DEFAULT_BACKEND, { iceServers: [] });
   try {
     const offer = await link.createOffer();
