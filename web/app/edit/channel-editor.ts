@@ -14,6 +14,7 @@ import './confirm-delete.ts';
 import { EditAction } from './edit-action.ts';
 import { atLeast, type ChannelOp } from './input.ts';
 import { editStyles } from './styles.ts';
+import { settleFocus } from './wait.ts';
 
 type Mode = 'live' | 'on-demand';
 const modeOf = (v: ObjectView): Mode => (v.channel?.mode === 'live' ? 'live' : 'on-demand');
@@ -223,16 +224,9 @@ export class StateosChannelEditor extends LitElement {
     );
   }
 
-  // ------------------------------------------------------------------------------------------- focus
-
   /** Renders what the model now holds (the change has arrived), then focuses the first of `selectors` there. */
-  private async settle(...selectors: string[]): Promise<void> {
-    this.requestUpdate();
-    await this.updateComplete;
-    for (const sel of selectors) {
-      const el = this.renderRoot.querySelector<HTMLElement>(sel);
-      if (el && !(el as HTMLButtonElement).disabled) return el.focus();
-    }
+  private settle(...selectors: string[]): Promise<void> {
+    return settleFocus(this, ...selectors);
   }
 }
 

@@ -18,6 +18,7 @@ import './confirm-delete.ts';
 import { EditAction } from './edit-action.ts';
 import { atLeast, formatSeconds, moveClipOps, type PlaylistOp, trimOp } from './input.ts';
 import { editStyles } from './styles.ts';
+import { settleFocus } from './wait.ts';
 
 @customElement('stateos-playlist-editor')
 export class StateosPlaylistEditor extends LitElement {
@@ -306,16 +307,9 @@ export class StateosPlaylistEditor extends LitElement {
     );
   }
 
-  // ------------------------------------------------------------------------------------------- focus
-
   /** Renders what the model now holds (the change has arrived), then focuses the first of `selectors` there. */
-  private async settle(...selectors: string[]): Promise<void> {
-    this.requestUpdate();
-    await this.updateComplete;
-    for (const sel of selectors) {
-      const el = this.renderRoot.querySelector<HTMLElement>(sel);
-      if (el && !(el as HTMLButtonElement).disabled) return el.focus();
-    }
+  private settle(...selectors: string[]): Promise<void> {
+    return settleFocus(this, ...selectors);
   }
 }
 

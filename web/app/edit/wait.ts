@@ -27,3 +27,16 @@ export function describeError(e: unknown): string {
   if (e instanceof ApiError) return e.status ? `${e.message} (HTTP ${e.status}${e.code ? `, ${e.code}` : ''})` : e.message;
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * After a change arrived: renders `host` with what the model now holds, then focuses the first of
+ * `selectors` in it that exists and is not disabled.
+ */
+export async function settleFocus(host: { requestUpdate(): void; updateComplete: Promise<unknown>; renderRoot: HTMLElement | DocumentFragment }, ...selectors: string[]): Promise<void> {
+  host.requestUpdate();
+  await host.updateComplete;
+  for (const sel of selectors) {
+    const el = host.renderRoot.querySelector<HTMLElement>(sel);
+    if (el && !(el as HTMLButtonElement).disabled) return el.focus();
+  }
+}
