@@ -2,6 +2,7 @@
 // Boot: open the ring (metadata read whole, data headers only), restore the object cache snapshot if it
 // agrees with the ring or rebuild it from the metadata STUs, index the frames.
 import { ACL_TYPE, aclApp } from '../shared/api/acl.ts';
+import { ISSUER_TYPE, trustApp } from '../shared/api/trust.ts';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../shared/log.ts';
@@ -94,6 +95,7 @@ export class StateNode {
       engine.register(channelApp);
       engine.register(usageApp);
       engine.register(aclApp);
+      engine.register(trustApp);
       const index = new TimeIndex();
       const meta: ScanEntry[] = [];
       const seen: ScanEntry[] = [];
@@ -209,7 +211,7 @@ export class StateNode {
     return this.engine
       .list()
       // ACLs are the State API's (GetAcl), not objects of their own here
-      .filter((o) => o.type !== ACL_TYPE && (o.type !== USAGE || (o.state as UsageState | undefined)?.scope === 'server'))
+      .filter((o) => o.type !== ACL_TYPE && o.type !== ISSUER_TYPE && (o.type !== USAGE || (o.state as UsageState | undefined)?.scope === 'server'))
       .map((o) => this.summary(o));
   }
 

@@ -23,6 +23,7 @@ import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
 import { apiClientRoutes } from './api/index.ts';
+import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
 import { startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
@@ -57,6 +58,8 @@ export interface ServeOptions extends CommonOptions {
   /** Accept uploads from viewers (--uploads, default on); the largest file (--upload-max, default 4 GiB). */
   uploads?: boolean;
   uploadMaxBytes?: number;
+  /** Admit API clients without a token, as the anonymous role (--no-anonymous: false). Default true. */
+  anonymous?: boolean;
 }
 
 export interface Running {
@@ -233,9 +236,14 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log });
     serveSegments(hub, segmenter, { log: opts.log });
     const uploads = await startUploads(hub, node, { enabled: opts.uploads, maxBytes: opts.uploadMaxBytes, log: opts.log });
+    // identity: this installation's issuer key, published so every server accepts its tokens (docs/IDENTITY.md)
+    const issuer = await publishIssuer(node, (await loadAdminKey(opts.dir, true))!);
+    const authenticate = tokenAuthenticator(node.engine, { anonymous: opts.anonymous !== false });
+    opts.log.info('token issuer', { kid: issuer.kid, anonymous: opts.anonymous !== false });
     // the State API for clients over WebRTC (POST /api/client; docs/API.md)
     const api = apiClientRoutes({
       engine: node.engine,
+      authenticate,
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
       newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
       log: opts.log,

@@ -1,11 +1,12 @@
 // The State API on a Node server, over WebRTC: a client POSTs an SDP offer to /api/client, opens the `stx`
 // channel on the link, and speaks the State API (shared/api/service.ts) on it. Its channel binding is a
-// hash of both DTLS fingerprints (what a token's proof is made over). Identity: anonymous only until the
-// token authenticator lands (docs/API.md); a client that presents a token is refused, not let in as
-// anonymous. Limits: clients at once (default 256), links being negotiated (16), offer size (64 KiB).
+// hash of both DTLS fingerprints (what a token's proof is made over). Identity: the authenticator the server
+// gives (node-peer/api/identity.ts: tokens, anonymous unless --no-anonymous; docs/IDENTITY.md), or, when
+// none is given, anonymous only (a client that presents a token is refused, not
+// let in as anonymous). Limits: clients at once (default 256), links being negotiated (16), offer size (64 KiB).
 import type { Logger } from '../../shared/log.ts';
 import { ANONYMOUS } from '../../shared/api/acl.ts';
-import { type Identity, serveApi } from '../../shared/api/service.ts';
+import { type ApiServiceOptions, type Identity, serveApi } from '../../shared/api/service.ts';
 import type { ObjectWriter } from '../../shared/media/playlist-edit.ts';
 import type { StateEngine } from '../../shared/state/engine.ts';
 import { type Guid, NIL_GUID } from '../../shared/stu/index.ts';
@@ -20,6 +21,8 @@ export interface ApiRoutesOptions {
   engine: StateEngine;
   writerFor(user: Guid): ObjectWriter;
   newLink(): WebrtcLink;
+  /** Who a client is (ApiRegister's token and proof); default: anonymous only, a token refused. */
+  authenticate?: ApiServiceOptions['authenticate'];
   log: Logger;
   maxClients?: number;
   maxPending?: number;
@@ -31,8 +34,8 @@ export async function linkBinding(link: Pick<WebrtcLink, 'localFingerprint' | 'r
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`stateos-api-binding/1\n${fps}`)));
 }
 
-/** The identity of a client until tokens are accepted: anonymous, or refused when it presents a token. */
-async function anonymousOnly(req: { token?: string }): Promise<Identity> {
+/** The identity of a client where no authenticator is given: anonymous, or refused when it presents a token. */
+export async function anonymousOnly(req: { token?: string }): Promise<Identity> {
   if (req.token !== undefined) throw new Error('NO_AUTHENTICATOR: this server does not accept tokens yet; register without one (anonymous)');
   return { user: ANONYMOUS, anonymous: true, guid: NIL_GUID };
 }
@@ -69,7 +72,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256 });
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
-      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: anonymousOnly, binding, log: opts.log }));
+      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: opts.authenticate ?? anonymousOnly, binding, log: opts.log }));
     });
     void link
       .connected()

@@ -24,6 +24,9 @@ Usage:
                                                  playlists and channels, on the data folder, or through
                                                  a running server with --server URL
   stateos dump [--data DIR] [--json]             every STU header in the ring, and any corrupt region
+  stateos token issue --user NAME [--ttl 30d] | verify CREDENTIAL
+                                                 a user's credential for the State API, signed with the
+                                                 installation's issuer key (DIR/admin.key)
   stateos serve [--data DIR] [--http [HOST:]PORT] [--rtsp [HOST:]PORT] [--sample] [--peer URL]... [--discover DOMAIN]
                                                  run a state server: HTTP API (/api/health, /api/objects,
                                                  /api/peers, POST /api/peer, POST /api/pull) and sync
@@ -62,6 +65,9 @@ Options:
   --sync-interval MS  how often peers compare what they hold (default 10000)
   --mirror            keep a copy of the frames other servers fetch (and of pushed media)
   --media-wait MS     how long a gateway waits for frames fetched from other servers (default 10000)
+  --user NAME         token issue: the user the credential names
+  --ttl DURATION      token issue: how long it is valid: 3600, 90s, 30m, 12h, 30d (default 30d, at most 366d)
+  --no-anonymous      serve: admit no API client without a token
   --json              machine-readable output
   --log-level LEVEL   debug | info | warn (default) | error | silent; JSON lines on stderr
 `;
@@ -92,6 +98,9 @@ const options = {
   mirror: { type: 'boolean' },
   'media-wait': { type: 'string' },
   json: { type: 'boolean' },
+  user: { type: 'string' },
+  ttl: { type: 'string' },
+  'no-anonymous': { type: 'boolean' },
   server: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
@@ -145,6 +154,10 @@ export async function main(argv: string[]): Promise<number> {
         return await dump(common.dir, v.json === true, (s) => process.stdout.write(s + '\n'));
       case 'serve':
         return await serveCommand(common, v, log);
+      case 'token': {
+        const { tokenCommand } = await import('./token.ts');
+        return await tokenCommand(rest, v, common, (s) => process.stdout.write(s + '\n'));
+      }
       case 'playlist':
       case 'channel': {
         const { objectsCommand } = await import('./objects.ts');
@@ -275,6 +288,7 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     rtspTimeoutMs: v['rtsp-timeout'] !== undefined ? positiveInt(v['rtsp-timeout'], '--rtsp-timeout') * 1000 : undefined,
     uploads: onOff(v.uploads, '--uploads'),
     uploadMaxBytes: v['upload-max'] !== undefined ? parseSize(v['upload-max'], '--upload-max') : undefined,
+    anonymous: v['no-anonymous'] !== true,
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {

@@ -7,6 +7,7 @@ import type { SignalingConnection } from '../stx/connection.ts';
 import type { Message } from '../stx/message.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Acl } from './acl.ts';
+import { presentCredential } from './token.ts';
 import { ApiMethod, type ApiObject, type Kind } from './service.ts';
 
 export interface Change {
@@ -38,6 +39,11 @@ export class ApiClient {
     for (const k of ['token', 'proof', 'device', 'app'] as const) if (opts[k] !== undefined) attrs[k] = opts[k];
     const r = await this.conn.request(ApiMethod.Register, { attrs });
     return { user: r.attrs.user ?? '', anonymous: r.attrs.anonymous === '1' };
+  }
+
+  /** Registers as the user of a credential (stateos token issue): its token, with a proof over `binding`. */
+  async login(credential: string, binding: Uint8Array, opts: { device?: string; app?: string } = {}): Promise<{ user: string; anonymous: boolean }> {
+    return this.register({ ...(await presentCredential(credential, binding)), ...opts });
   }
 
   /** Every object of a kind the caller may read (page after page). */

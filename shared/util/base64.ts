@@ -42,3 +42,15 @@ export function fromBase64(text: string): Uint8Array | undefined {
   }
   return out;
 }
+
+/** base64url without padding (RFC 4648 §5): tokens, proofs, bindings. */
+export const toBase64Url = (b: Uint8Array): string => toBase64(b).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+
+/** Decodes base64url without padding; undefined when the text is not exactly that. */
+export function fromBase64Url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
+  const s = text.replaceAll('-', '+').replaceAll('_', '/');
+  const out = fromBase64(s + '='.repeat((4 - (s.length % 4)) % 4));
+  // one encoding per byte string: reject texts whose unused low bits are set
+  return out && toBase64Url(out) === text ? out : undefined;
+}
