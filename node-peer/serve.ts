@@ -24,6 +24,10 @@ import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
 import { apiClientRoutes } from './api/index.ts';
 import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
+import { doors } from './api/doors.ts';
+import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList } from './http/access.ts';
+import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
+import { issueTicket } from '../shared/api/ticket.ts';
 import { startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
@@ -60,6 +64,8 @@ export interface ServeOptions extends CommonOptions {
   uploadMaxBytes?: number;
   /** Admit API clients without a token, as the anonymous role (--no-anonymous: false). Default true. */
   anonymous?: boolean;
+  /** HTTP API requests from a loopback address without a ticket are the installation's (default true). */
+  localAdmin?: boolean;
 }
 
 export interface Running {
@@ -76,7 +82,7 @@ export interface Running {
 
 const MAX_OFFER_BODY = 64 * 1024;
 
-export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery): Route[] {
+export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery, access: HttpAccess = OPEN_HTTP): Route[] {
   const started = Date.now();
   const routes: Route[] = [
     {
@@ -95,8 +101,8 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
           peers: hub?.sessions().length ?? 0,
         }),
     },
-    { method: 'GET', path: '/api/objects', handler: (_req, res) => sendJson(res, 200, node.objects()) },
-    {
+    readableList(access, '/api/objects', () => node.objects(), (o) => o.id),
+    installationOnly(access, {
       method: 'PATCH',
       path: '/api/objects/',
       handler: async (req, res, url) => {
@@ -115,9 +121,9 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
           throw e;
         }
       },
-    },
-    { method: 'GET', path: '/api/collisions', handler: (_req, res) => sendJson(res, 200, node.engine.collisions()) },
-    ...playlistRoutes(node),
+    }),
+    readableList(access, '/api/collisions', () => node.engine.collisions(), (c) => c.object),
+    ...playlistRoutes(node, access),
   ];
   if (!hub) return routes;
   routes.push(
@@ -142,7 +148,7 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
       path: '/api/peers',
       handler: (_req, res) => sendJson(res, 200, { server: node.guid, held: node.stus.held.vector(), peers: hub.peers() }),
     },
-    {
+    installationOnly(access, {
       method: 'POST',
       path: '/api/push',
       handler: async (req, res) => {
@@ -158,8 +164,8 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
         else setTimeout(() => discovery?.push(media), delay).unref();
         sendJson(res, 202, { media, at: new Date(Math.max(at, Date.now())).toISOString(), servers: hub.servers().map((s) => s.peer) });
       },
-    },
-    {
+    }),
+    installationOnly(access, {
       method: 'POST',
       path: '/api/pull',
       handler: async (req, res) => {
@@ -181,7 +187,7 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery)
           throw e;
         }
       },
-    },
+    }),
   );
   return routes;
 }
@@ -233,8 +239,11 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     });
     // one segmenter (and one segment cache) for the HTTP gateway and for viewers over WebRTC
     const segmenter = new Segmenter(media, { frameTimes: indexFrameTimes(node.index) });
-    const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log });
-    serveSegments(hub, segmenter, { log: opts.log });
+    // who may play what at the HTTP and RTSP doors: tickets under the cluster key, or anonymous
+    const gate = doors(node.engine, clusterKey);
+    const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log, doors: gate });
+    // viewers are anonymous (their sessions carry no identity yet): they play what anonymous may read
+    serveSegments(hub, segmenter, { log: opts.log, mayPlay: (from, id) => from.peerRole === 'server' || gate.media(ANONYMOUS_CALLER, id) });
     const uploads = await startUploads(hub, node, { enabled: opts.uploads, maxBytes: opts.uploadMaxBytes, log: opts.log });
     // identity: this installation's issuer key, published so every server accepts its tokens (docs/IDENTITY.md)
     const issuer = await publishIssuer(node, (await loadAdminKey(opts.dir, true))!);
@@ -244,15 +253,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const api = apiClientRoutes({
       engine: node.engine,
       authenticate,
+      tickets: (user, object) => issueTicket(clusterKey, { user, object }),
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
       newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
       log: opts.log,
     });
     if (opts.rtsp !== false) {
-      rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name) });
+      rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
     }
-    server = await startHttp([...apiRoutes(node, hub, discovery), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
+    server = await startHttp([...apiRoutes(node, hub, discovery, httpAccess(node.engine, gate, { localAdmin: opts.localAdmin })), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;

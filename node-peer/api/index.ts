@@ -23,6 +23,8 @@ export interface ApiRoutesOptions {
   newLink(): WebrtcLink;
   /** Who a client is (ApiRegister's token and proof); default: anonymous only, a token refused. */
   authenticate?: ApiServiceOptions['authenticate'];
+  /** Tickets for the HTTP/HLS/RTSP doors (node-peer/api/doors.ts). */
+  tickets?: ApiServiceOptions['tickets'];
   log: Logger;
   maxClients?: number;
   maxPending?: number;
@@ -72,7 +74,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256 });
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
-      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: opts.authenticate ?? anonymousOnly, binding, log: opts.log }));
+      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: opts.authenticate ?? anonymousOnly, tickets: opts.tickets, binding, log: opts.log }));
     });
     void link
       .connected()

@@ -68,6 +68,9 @@ Options:
   --user NAME         token issue: the user the credential names
   --ttl DURATION      token issue: how long it is valid: 3600, 90s, 30m, 12h, 30d (default 30d, at most 366d)
   --no-anonymous      serve: admit no API client without a token
+  --local-admin on|off  HTTP API requests from a loopback address without a ticket act as the installation
+                      (read everything, write as the server; default on). off: behind a reverse proxy on
+                      this machine; every HTTP caller is then its ticket's user or anonymous
   --json              machine-readable output
   --log-level LEVEL   debug | info | warn (default) | error | silent; JSON lines on stderr
 `;
@@ -101,6 +104,7 @@ const options = {
   user: { type: 'string' },
   ttl: { type: 'string' },
   'no-anonymous': { type: 'boolean' },
+  'local-admin': { type: 'string', default: 'on' },
   server: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
@@ -289,6 +293,7 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     uploads: onOff(v.uploads, '--uploads'),
     uploadMaxBytes: v['upload-max'] !== undefined ? parseSize(v['upload-max'], '--upload-max') : undefined,
     anonymous: v['no-anonymous'] !== true,
+    localAdmin: onOff(v['local-admin'], '--local-admin'),
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {

@@ -4,6 +4,8 @@
 //   /hls/media/<id>/init.mp4      init segment             /hls/media/<id>/seg-<n>.m4s  media segment n
 //   /hls/channel/<name>/index.m3u8  on demand: one pass as VOD; live: a sliding window at (now - start) mod length
 //   /hls/channel/<name>/seg-<g>.m4s  segment g, retimed into channel time; init-<media>.mp4 its init segment
+//   /hls/t/<ticket>/…             the same as the ticket's user (shared/api/ticket.ts); without one, anonymous:
+//                                 what the caller may not read is 404, as if it did not exist
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { silentLogger, type Logger } from '../../shared/log.ts';
 import { isMediaError } from '../../shared/media/errors.ts';
@@ -13,6 +15,10 @@ import { channelPlaylist, channelSegment, channelTimeline } from '../../shared/m
 import { masterPlaylist, mediaPlaylist } from '../../shared/media/segments-hls.ts';
 import { type FrameTimes, type MediaSegment, Segmenter } from '../../shared/media/segments.ts';
 import { isGuid } from '../../shared/stu/guid.ts';
+import { ANONYMOUS_CALLER } from '../../shared/api/access.ts';
+import { AuthError } from '../../shared/api/token.ts';
+import { splitTicketPath } from '../../shared/api/ticket.ts';
+import type { DoorCaller, Doors } from '../api/doors.ts';
 import type { Route } from '../http/server.ts';
 import type { MediaSource } from '../media/frames.ts';
 import { CACHE, sendHlsError, sendParts, sendPlaylist } from './hls-http.ts';
@@ -33,6 +39,8 @@ export interface HlsOptions {
   log?: Logger;
   /** Share a segmenter (tests, benchmarks); otherwise one is made from the options above. */
   segmenter?: Segmenter;
+  /** Who may play what (node-peer/api/doors.ts); without it, everything is served. */
+  doors?: Doors;
 }
 
 const SEGMENT = /^seg-(0|[1-9]\d{0,15})\.m4s$/;
@@ -62,12 +70,13 @@ export function hlsRoutes(source: MediaSource, opts: HlsOptions): Route[] {
     sendHlsError(res, 500, `${what}: ${e instanceof Error ? e.message : String(e)}`);
   };
 
-  const media = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+  const doors = opts.doors;
+  const media = async (req: IncomingMessage, res: ServerResponse, url: URL, caller: DoorCaller): Promise<void> => {
     const parts = url.pathname.slice('/hls/media/'.length).split('/');
     if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return sendHlsError(res, 404, `no such HLS resource: ${url.pathname} (expected /hls/media/<id>/index.m3u8)`);
     const [id, file] = parts;
     if (!isGuid(id)) return sendHlsError(res, 400, `bad media id "${String(id).slice(0, 64)}": expected a GUID`);
-    if (!source.metadata(id)) return sendHlsError(res, 404, `no media ${id}`);
+    if (!source.metadata(id) || (doors && !doors.media(caller, id))) return sendHlsError(res, 404, `no media ${id}`);
     try {
       if (file === 'index.m3u8') return sendPlaylist(req, res, mediaPlaylist(await seg.plan(id)), CACHE.playlist);
       if (file === 'master.m3u8') return sendPlaylist(req, res, masterPlaylist(await seg.plan(id)), CACHE.playlist);
@@ -85,7 +94,7 @@ export function hlsRoutes(source: MediaSource, opts: HlsOptions): Route[] {
     }
   };
 
-  const channel = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+  const channel = async (req: IncomingMessage, res: ServerResponse, url: URL, caller: DoorCaller): Promise<void> => {
     const parts = url.pathname.slice('/hls/channel/'.length).split('/');
     if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return sendHlsError(res, 404, `no such HLS resource: ${url.pathname} (expected /hls/channel/<name>/index.m3u8)`);
     let name: string;
@@ -96,7 +105,7 @@ export function hlsRoutes(source: MediaSource, opts: HlsOptions): Route[] {
     }
     if (name.length > MAX_NAME) return sendHlsError(res, 400, `bad channel name: longer than ${MAX_NAME} characters`);
     const file = parts[1];
-    const schedule = opts.schedules(name);
+    const schedule = doors && !doors.channel(caller, name) ? undefined : opts.schedules(name);
     if (!schedule) return sendHlsError(res, 404, `no channel ${JSON.stringify(name)}`);
     try {
       const tl = await channelTimeline(schedule, seg);
@@ -140,8 +149,24 @@ export function hlsRoutes(source: MediaSource, opts: HlsOptions): Route[] {
     source.recordPlay({ gateway: 'hls', ...who, startMs: Math.round(s.start * 1000), durationMs: Math.round(s.duration * 1000), client: req.socket.remoteAddress });
   };
 
+  /** /hls/t/<ticket>/media/… and /hls/t/<ticket>/channel/…: relative URLs in the playlists keep the ticket. */
+  const ticketed = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const { ticket, path } = splitTicketPath(url.pathname.slice('/hls'.length));
+    const handler = path.startsWith('/media/') ? media : path.startsWith('/channel/') ? channel : undefined;
+    if (!ticket || !handler) return sendHlsError(res, 404, `no such HLS resource: ${url.pathname} (expected /hls/t/<ticket>/media/<id>/index.m3u8)`);
+    let caller: DoorCaller = ANONYMOUS_CALLER;
+    try {
+      if (doors) caller = await doors.caller(ticket);
+    } catch (e) {
+      if (e instanceof AuthError) return sendHlsError(res, 401, e.message);
+      throw e;
+    }
+    return handler(req, res, new URL(`/hls${path}`, url), caller);
+  };
+
   return [
-    { method: 'GET', path: '/hls/media/', handler: media },
-    { method: 'GET', path: '/hls/channel/', handler: channel },
+    { method: 'GET', path: '/hls/media/', handler: (req, res, url) => media(req, res, url, ANONYMOUS_CALLER) },
+    { method: 'GET', path: '/hls/channel/', handler: (req, res, url) => channel(req, res, url, ANONYMOUS_CALLER) },
+    { method: 'GET', path: '/hls/t/', handler: ticketed },
   ];
 }

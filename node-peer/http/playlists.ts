@@ -13,6 +13,7 @@ import { USAGE } from '../../shared/media/stu-types.ts';
 import type { UsageState } from '../../shared/media/usage.ts';
 import type { StateNode } from '../node.ts';
 import { installationUsage, usageTotals } from '../media/usage.ts';
+import { type HttpAccess, type HttpCaller, OPEN_HTTP } from './access.ts';
 import { readJson, type Route, sendError, sendJson } from './server.ts';
 
 /** Largest request body: a playlist created with many clips. */
@@ -30,7 +31,7 @@ const STATUS: Record<CommandError['code'], number> = {
 
 type Node = Pick<StateNode, 'engine' | 'stus'>;
 
-export function playlistRoutes(node: Node): Route[] {
+export function playlistRoutes(node: Node, access: HttpAccess = OPEN_HTTP): Route[] {
   const writer: ObjectWriter = { engine: node.engine, create: (init, body) => node.stus.create(init, body) };
   let queue: Promise<unknown> = Promise.resolve();
   /** One edit at a time: each is checked against the state the previous one left. */
@@ -62,20 +63,40 @@ export function playlistRoutes(node: Node): Route[] {
     }
     return ref;
   };
+  /** What `c` may see of a view (a list: the readable items; one object: itself or NOT_FOUND). */
+  const hide = (c: HttpCaller, x: unknown): unknown => {
+    if (c === 'installation') return x;
+    if (Array.isArray(x)) return x.filter((o: { id: string }) => access.readable(c, o.id));
+    const id = (x as { id?: string }).id;
+    if (id !== undefined && !access.readable(c, id)) throw new CommandError('NOT_FOUND', `no such object: ${id}`);
+    return x;
+  };
+  /** A change without a body (DELETE), from the installation only. */
+  const write = async (req: IncomingMessage, res: ServerResponse, fn: () => Promise<unknown>): Promise<void> => {
+    const c = await access.who(req, res);
+    if (c && access.mayWrite(c, res)) await answer(res, 200, () => serial(fn));
+  };
+  /** A read, answered with what the caller may see. */
+  const read = async (req: IncomingMessage, res: ServerResponse, fn: (c: HttpCaller) => unknown): Promise<void> => {
+    const c = await access.who(req, res);
+    if (c) await answer(res, 200, async () => hide(c, await fn(c)));
+  };
   const withBody = async (req: IncomingMessage, res: ServerResponse, fn: (body: Record<string, unknown>) => unknown, status = 200) => {
+    const c = await access.who(req, res);
+    if (!c || !access.mayWrite(c, res)) return void req.resume();
     const body = await readJson(req, res, MAX_EDIT_BODY);
     if (body) await answer(res, status, () => serial(async () => fn(body)));
   };
 
   return [
-    { method: 'GET', path: '/api/playlists', handler: (_req, res) => answer(res, 200, () => listPlaylists(node.engine)) },
+    { method: 'GET', path: '/api/playlists', handler: (req, res) => read(req, res, () => listPlaylists(node.engine)) },
     { method: 'POST', path: '/api/playlists', handler: (req, res) => withBody(req, res, (b) => createPlaylist(writer, b), 201) },
     {
       method: 'GET',
       path: '/api/playlists/',
-      handler: (_req, res, url) => {
+      handler: (req, res, url) => {
         const id = refOf(res, url, '/api/playlists/');
-        if (id !== undefined) return answer(res, 200, () => playlistView(node.engine, getPlaylist(node.engine, id)));
+        if (id !== undefined) return read(req, res, () => playlistView(node.engine, getPlaylist(node.engine, id)));
       },
     },
     {
@@ -90,20 +111,20 @@ export function playlistRoutes(node: Node): Route[] {
     {
       method: 'DELETE',
       path: '/api/playlists/',
-      handler: (_req, res, url) => {
+      handler: (req, res, url) => {
         const id = refOf(res, url, '/api/playlists/');
-        if (id !== undefined) return answer(res, 200, () => serial(() => deletePlaylist(writer, id)));
+        if (id !== undefined) return write(req, res, () => deletePlaylist(writer, id));
       },
     },
-    { method: 'GET', path: '/api/channels', handler: (_req, res) => answer(res, 200, () => listChannelViews(node.engine)) },
+    { method: 'GET', path: '/api/channels', handler: (req, res) => read(req, res, () => listChannelViews(node.engine)) },
     { method: 'POST', path: '/api/channels', handler: (req, res) => withBody(req, res, (b) => createChannel(writer, b), 201) },
     {
       method: 'GET',
       path: '/api/channels/',
-      handler: (_req, res, url) => {
+      handler: (req, res, url) => {
         const ref = refOf(res, url, '/api/channels/');
         if (ref === undefined) return;
-        return answer(res, 200, () => {
+        return read(req, res, () => {
           const c = getChannel(node.engine, ref);
           return channelView(node.engine, c.object, c.shadowedBy);
         });
@@ -121,20 +142,20 @@ export function playlistRoutes(node: Node): Route[] {
     {
       method: 'DELETE',
       path: '/api/channels/',
-      handler: (_req, res, url) => {
+      handler: (req, res, url) => {
         const ref = refOf(res, url, '/api/channels/');
-        if (ref !== undefined) return answer(res, 200, () => serial(() => deleteChannel(writer, ref)));
+        if (ref !== undefined) return write(req, res, () => deleteChannel(writer, ref));
       },
     },
     {
       method: 'GET',
       path: '/api/usage',
-      handler: (_req, res) =>
-        answer(res, 200, () => {
+      handler: (req, res) =>
+        read(req, res, (c) => {
           const media: Record<string, ReturnType<typeof usageTotals>> = {};
           for (const o of node.engine.list(USAGE)) {
             const s = o.state as UsageState | undefined;
-            if (s?.scope === 'media') media[o.id] = usageTotals(s);
+            if (s?.scope === 'media' && access.readable(c, o.id)) media[o.id] = usageTotals(s);
           }
           return { total: installationUsage(node.engine), media };
         }),

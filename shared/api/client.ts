@@ -88,6 +88,12 @@ export class ApiClient {
     return parse(await this.conn.request(ApiMethod.SetAcl, { attrs: { object: id } }, body(acl)));
   }
 
+  /** A ticket for the HTTP, HLS and RTSP doors (/hls/t/<ticket>/…), for one object or all the user may read. */
+  async ticket(object?: Guid): Promise<string> {
+    const r = await this.conn.request(ApiMethod.Ticket, { attrs: object ? { object } : {} });
+    return r.attrs.ticket ?? '';
+  }
+
   async subscribe(what: { kind?: Kind; id?: Guid } = {}): Promise<void> {
     const attrs: Record<string, string> = {};
     if (what.kind) attrs.kind = what.kind;

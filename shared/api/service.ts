@@ -13,11 +13,12 @@ import { createPlaylist, deletePlaylist, editPlaylist, type ObjectWriter, playli
 import { CHANNEL, MEDIA_META, PLAYLIST } from '../media/stu-types.ts';
 import type { StateEngine } from '../state/engine.ts';
 import type { BusinessObject, ChangeEvent } from '../state/types.ts';
-import { type Guid, isGuid, NIL_GUID } from '../stu/index.ts';
+import { type Guid, isGuid } from '../stu/index.ts';
 import type { SignalingConnection } from '../stx/connection.ts';
 import { err, StxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
-import { type Acl, ACL_TYPE, allowed, type Caller, encodeAcl, normalizeAcl, type Right } from './acl.ts';
+import { mayAccess } from './access.ts';
+import { type Acl, ACL_TYPE, type Caller, encodeAcl, normalizeAcl, type Right } from './acl.ts';
 
 export const ApiMethod = {
   Register: 'ApiRegister',
@@ -30,6 +31,8 @@ export const ApiMethod = {
   SetAcl: 'SetAcl',
   Subscribe: 'Subscribe',
   Unsubscribe: 'Unsubscribe',
+  /** A short-lived ticket for the HTTP, HLS and RTSP doors (shared/api/ticket.ts). */
+  Ticket: 'Ticket',
   /** One-way, server to client: a subscribed object changed. */
   Changed: 'Changed',
 } as const;
@@ -66,6 +69,8 @@ export interface ApiServiceOptions {
   binding: Uint8Array;
   /** Objects one List returns at most. Default 1000. */
   maxList?: number;
+  /** Issues a ticket for `user` (optionally for one object); without it, Ticket is UNSUPPORTED. */
+  tickets?(user: string, object?: Guid): Promise<string>;
   /** Subscriptions one client may hold. Default 64. */
   maxSubscriptions?: number;
   log?: Logger;
@@ -128,13 +133,7 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
     return who;
   };
   const aclOf = (id: Guid): Acl | undefined => engine.get<Acl>(id, ACL_TYPE)?.state;
-  const may = (right: Right, c: Identity, o: BusinessObject): boolean => {
-    const acl = aclOf(o.id);
-    // written by the server itself (the CLI's ingest, the sample, the HTTP API): everyone may read it, nobody
-    // change it through the API, until an ACL says otherwise (docs/API.md, "Defaults")
-    if (!acl && o.owner === NIL_GUID) return right === 'read';
-    return allowed(right, c, acl, o.owner === c.guid && !c.anonymous ? c.user : undefined);
-  };
+  const may = (right: Right, c: Identity, o: BusinessObject): boolean => mayAccess(engine, right, c, o);
   const view = (o: BusinessObject, kind: Kind): unknown => {
     if (kind === 'playlist') return playlistView(engine, o as never);
     if (kind === 'channel') return channelView(engine, o as never);
@@ -313,6 +312,14 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
       offChanges = undefined;
     }
     return { attrs: { subscriptions: String(subscriptions.size) } };
+  });
+
+  conn.handle(ApiMethod.Ticket, async (m) => {
+    const c = caller();
+    if (c.anonymous) throw err('FORBIDDEN', 'anonymous clients need no ticket: the doors serve them what anonymous may read');
+    if (!opts.tickets) throw err('UNSUPPORTED', 'this server issues no tickets');
+    const object = m.attrs.object === undefined ? undefined : readable(c, idParam(m)).id;
+    return { attrs: { ticket: await opts.tickets(c.user, object) } };
   });
 
   const close = () => {

@@ -58,6 +58,8 @@ export interface SegmentServiceOptions extends FunnelOptions {
   log?: Logger;
   /** A viewer started a media (its first playlist request). */
   onPlay?: (media: Guid, viewer: Guid | undefined) => void;
+  /** May this peer play this media (access control, docs/API.md)? Refused as NOT_FOUND. Default: yes. */
+  mayPlay?: (from: PeerSession, media: Guid) => boolean;
 }
 
 /** Serves GetPlaylist and GetSegment to viewers (and servers) of a hub from a Segmenter. */
@@ -75,9 +77,10 @@ export function serveSegments(hub: SyncHub, segmenter: Segmenter, opts: SegmentS
     }
     return f;
   };
-  const mediaParam = (m: Message): Guid => {
+  const mediaParam = (from: PeerSession, m: Message): Guid => {
     const id = m.attrs.media;
     if (!isGuid(id)) throw err('BAD_PARAM', 'media: a GUID');
+    if (opts.mayPlay && !opts.mayPlay(from, id)) throw err('NOT_FOUND', `no media ${id}`);
     return id;
   };
   const known = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -92,7 +95,7 @@ export function serveSegments(hub: SyncHub, segmenter: Segmenter, opts: SegmentS
   hub.handle(
     'GetPlaylist',
     async (from, m): Promise<ReplyInit> => {
-      const media = mediaParam(m);
+      const media = mediaParam(from, m);
       const plan = await known(() => segmenter.plan(media));
       stats.playlists++;
       opts.onPlay?.(media, from.peer);
@@ -104,7 +107,7 @@ export function serveSegments(hub: SyncHub, segmenter: Segmenter, opts: SegmentS
   hub.handle(
     'GetSegment',
     async (from, m): Promise<ReplyInit> => {
-      const media = mediaParam(m);
+      const media = mediaParam(from, m);
       const seg = m.attrs.seg;
       const ticket = ticketParam(m.attrs);
       const f = funnel(from, media);

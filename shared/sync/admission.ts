@@ -38,6 +38,15 @@ export class ClusterKey {
       .replace(/=+$/, '');
   }
 
+  /** HMAC-SHA256 of `data` under the cluster key (tickets: shared/api/ticket.ts). */
+  async mac(data: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(await crypto.subtle.sign('HMAC', this.key, new Uint8Array(data)));
+  }
+
+  async checkMac(data: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    return mac.length === 32 && crypto.subtle.verify('HMAC', this.key, new Uint8Array(mac), new Uint8Array(data));
+  }
+
   async prove(role: string, sender: string, senderFp: FingerprintText, receiverFp: FingerprintText): Promise<string> {
     const sig = await crypto.subtle.sign('HMAC', this.key, statement(role, sender, senderFp, receiverFp));
     return toBase64(new Uint8Array(sig));

@@ -1,5 +1,6 @@
 // What the RTSP method handlers share: the media source, the options, the sessions and the UDP port pair.
 import type { Logger } from '../../../shared/log.ts';
+import type { Doors } from '../../api/doors.ts';
 import type { ChannelSchedule } from '../../../shared/media/schedule.ts';
 import type { MediaSource } from '../../media/frames.ts';
 import type { Gate } from './gate.ts';
@@ -26,9 +27,11 @@ export interface RtspOptions {
   limits?: Partial<ParseLimits>;
   /** Skip the UDP port pair (RTP over TCP only). */
   noUdp?: boolean;
+  /** Who may play what (node-peer/api/doors.ts): rtsp://HOST:PORT/t/<ticket>/media/<id>, or anonymous. */
+  doors?: Doors;
 }
 
-export type ResolvedOptions = Required<Omit<RtspOptions, 'schedules' | 'limits' | 'noUdp'>> & Pick<RtspOptions, 'schedules'> & { limits: ParseLimits };
+export type ResolvedOptions = Required<Omit<RtspOptions, 'schedules' | 'limits' | 'noUdp' | 'doors'>> & Pick<RtspOptions, 'schedules' | 'doors'> & { limits: ParseLimits };
 
 export interface ServerContext {
   source: MediaSource;

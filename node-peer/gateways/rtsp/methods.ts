@@ -53,6 +53,16 @@ function sessionOf(ctx: ServerContext, req: RtspRequest): RtspSession | Reply | 
   return s;
 }
 
+/** The program at `url` if the request's caller may play it; otherwise 404, as for one that does not exist. */
+function allowedProgram(ctx: ServerContext, req: RtspRequest, url: URL): ReturnType<typeof resolve> {
+  const r = resolve(url.pathname, ctx.source, ctx.opts.schedules);
+  const doors = ctx.opts.doors;
+  if (!r.ok || !doors || !req.door) return r;
+  const p = r.program;
+  const ok = p.media !== undefined ? doors.media(req.door.caller, p.media) : p.channel !== undefined && doors.channel(req.door.caller, p.channel);
+  return ok ? r : { ok: false, status: 404, reason: p.media !== undefined ? `no media ${p.media}` : `no channel ${JSON.stringify(p.channel)}` };
+}
+
 const isReply = (x: unknown): x is Reply => typeof x === 'object' && x !== null && 'status' in x;
 
 /** Is `url` the session's aggregate URL (Content-Base, with or without the slash)? Otherwise which stream. */
@@ -72,7 +82,7 @@ const OPTIONS: Handler = (ctx, _caller, req) => {
 
 const DESCRIBE: Handler = (ctx, caller, req, url) => {
   if (!needUrl(url)) return err(400, 'DESCRIBE needs an rtsp:// URL');
-  const r = resolve(url.pathname, ctx.source, ctx.opts.schedules);
+  const r = allowedProgram(ctx, req, url);
   if (!r.ok) return err(r.status, r.reason);
   const p = r.program;
   const sdp = buildSdp({
@@ -84,7 +94,7 @@ const DESCRIBE: Handler = (ctx, caller, req, url) => {
     tool: 'stateos',
     streams: p.streams.map((s) => ({ format: s.format, payloadType: s.payloadType, control: `trackID=${s.id}` })),
   });
-  const base = `rtsp://${url.host}${p.path}/`;
+  const base = `rtsp://${url.host}${req.door?.prefix ?? ''}${p.path}/`;
   return { status: 200, headers: [['Content-Base', base]], body: sdp, contentType: 'application/sdp' };
 };
 
@@ -92,7 +102,7 @@ const SETUP: Handler = (ctx, caller, req, url) => {
   if (!needUrl(url)) return err(400, 'SETUP needs an rtsp:// URL');
   const found = sessionOf(ctx, req);
   if (isReply(found)) return found;
-  const r = resolve(url.pathname, ctx.source, ctx.opts.schedules);
+  const r = allowedProgram(ctx, req, url);
   if (!r.ok) return err(r.status, r.reason, found);
   let program: Program = r.program;
   if (found && found.program.path !== program.path) return err(459, `session ${found.id} plays ${found.program.path}; one session plays one program`, found);

@@ -10,6 +10,8 @@ export interface RtspRequest {
   /** Header values by lower-case name; repeated headers joined with ", ". */
   headers: Map<string, string>;
   body: Uint8Array;
+  /** Set by the server: who asks (a ticket in the path, or anonymous), and the /t/<ticket> prefix it came under. */
+  door?: { caller: import('../../api/doors.ts').DoorCaller; prefix: string };
 }
 
 export interface ParseLimits {

@@ -5,6 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { MediaSource } from '../../media/frames.ts';
 import { packageVersion } from '../../cli/main.ts';
 import type { RtspOptions, ResolvedOptions, ServerContext } from './context.ts';
+import { splitTicketPath } from '../../../shared/api/ticket.ts';
+import { AuthError } from '../../../shared/api/token.ts';
 import { Gate } from './gate.ts';
 import { formatResponse, type HeaderList } from './headers.ts';
 import { type Caller, METHODS, NOT_ALLOWED, PUBLIC, type Reply } from './methods.ts';
@@ -241,6 +243,18 @@ class Connection implements Caller {
       if (!url || url.protocol !== 'rtsp:') {
         this.fail(400, `not an rtsp:// URL: ${req.uri.slice(0, 64)}`, req.cseq);
         return;
+      }
+      if (this.ctx.opts.doors) {
+        // rtsp://HOST:PORT/t/<ticket>/media/<id>: the handlers see /media/<id>, and who asks
+        const { ticket, path } = splitTicketPath(url.pathname);
+        try {
+          req.door = { caller: await this.ctx.opts.doors.caller(ticket), prefix: ticket ? `/t/${ticket}` : '' };
+        } catch (e) {
+          if (!(e instanceof AuthError)) throw e;
+          this.fail(401, e.message, req.cseq);
+          return;
+        }
+        url.pathname = path;
       }
     } else if (req.method !== 'OPTIONS' && req.method !== 'GET_PARAMETER' && req.method !== 'SET_PARAMETER') {
       this.fail(400, `${req.method} * is not a request`, req.cseq);

@@ -1,8 +1,8 @@
 // The State API (shared/api/service.ts, client.ts) between real STX connections over the memory transport:
 // registration, the operations, and a model-based fast-check test: random users create playlists, set
-// ACLs, read, list, modify and delete, and every answer is checked against a model of who may do what
-// (written from docs/API.md, not from the code): 0 unauthorized reads or writes, 0 authorized ones
-// refused. The authenticator here is a double (a user name for a token); real tokens are in identity tests.
+// ACLs, read, list, modify and delete on either of two servers (each STU replicated to the other), and
+// every answer is checked against a model of who may do what (written from docs/API.md, not from the
+// code): 0 unauthorized reads or writes on any server, 0 authorized ones refused. The authenticator here is a double (a user name for a token); real tokens are in identity tests.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aclApp, ANONYMOUS, ANYONE } from '../../../shared/api/acl.ts';
@@ -19,22 +19,35 @@ import { StxError } from '../../../shared/stx/errors.ts';
 import { memoryChannelPair } from '../../../shared/stx/memory-transport.ts';
 import { RingStore } from '../../../shared/sync/store.ts';
 
-const SERVER: Guid = '5e000000-0000-4000-8000-000000000001';
+const SERVERS: Guid[] = ['5e000000-0000-4000-8000-000000000001', '5e000000-0000-4000-8000-000000000002'];
 const USERS = ['alice', 'bob', 'carol'];
 const guidOf = (user: string): Guid => `0000000${USERS.indexOf(user) + 1}-0000-4000-8000-00000000a11c` as Guid;
 
-async function server() {
-  const engine = new StateEngine();
-  for (const app of [mediaApp, playlistApp, channelApp, aclApp]) engine.register(app as never);
-  const ring = await openMemoryRing(memoryDevices(8 << 20, 1 << 20), { fsync: { mode: 'none' } });
-  const store = new RingStore(SERVER, ring, { engine });
-  const connect = async (token?: string) => {
+/** `n` servers, each with its own ring and engine; an STU written on one is stored on the others at once (replication). */
+async function cluster(n: number) {
+  const nodes = await Promise.all(
+    SERVERS.slice(0, n).map(async (guid) => {
+      const engine = new StateEngine();
+      for (const app of [mediaApp, playlistApp, channelApp, aclApp]) engine.register(app as never);
+      const ring = await openMemoryRing(memoryDevices(8 << 20, 1 << 20), { fsync: { mode: 'none' } });
+      return { guid, engine, store: new RingStore(guid, ring, { engine }) };
+    }),
+  );
+  const connect = async (at: number, token?: string) => {
+    const { engine, store } = nodes[at];
     const [a, b] = await memoryChannelPair();
     const conn = new SignalingConnection(a);
     serveApi(conn, {
       engine,
       binding: new Uint8Array(32),
-      writerFor: (user) => ({ engine, create: (init, body) => store.create({ ...init, user: init.user ?? user }, body) }),
+      writerFor: (user) => ({
+        engine,
+        create: async (init, body) => {
+          const stored = await store.create({ ...init, user: init.user ?? user }, body);
+          for (const other of nodes) if (other.store !== store) expect(await other.store.put(stored.bytes, nodes[at].guid)).toBe('stored');
+          return stored;
+        },
+      }),
       async authenticate(req): Promise<Identity> {
         if (req.token === undefined) return { user: ANONYMOUS, anonymous: true, guid: NIL_GUID };
         const user = /^u:(\w+)$/.exec(req.token)?.[1];
@@ -46,7 +59,12 @@ async function server() {
     await client.register(token === undefined ? {} : { token, device: 'test', app: 'vitest' });
     return client;
   };
-  return { engine, connect };
+  return { engines: nodes.map((x) => x.engine), connect };
+}
+
+async function server() {
+  const c = await cluster(1);
+  return { engine: c.engines[0], connect: (token?: string) => c.connect(0, token) };
 }
 
 /** The server's error code for a failed call, or 'ok'. */
@@ -113,26 +131,30 @@ describe('the State API', () => {
     expect(seenByBob).toEqual([`updated ${shared.id}`]);
   });
 
-  it('agrees with the model of who may do what: random users, ACLs and operations', async () => {
-    type Op =
+  it('agrees with the model of who may do what on every server: random users, ACLs, operations and servers', async () => {
+    type Op = { at: number } & (
       | { op: 'create'; by: number }
       | { op: 'acl'; by: number; target: number; readers: string[]; writers: string[] }
       | { op: 'get' | 'modify' | 'delete'; by: number; target: number }
-      | { op: 'list'; by: number };
+      | { op: 'list'; by: number }
+    );
     const who = fc.nat(USERS.length); // USERS.length = anonymous
+    const at = fc.nat(SERVERS.length - 1); // the server the operation goes to
     const target = fc.nat(7);
     const principals = fc.uniqueArray(fc.constantFrom(...USERS, ANYONE, ANONYMOUS), { maxLength: 3 });
     const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ op: fc.constant('create' as const), by: who }),
-      fc.record({ op: fc.constant('acl' as const), by: who, target, readers: principals, writers: principals }),
-      fc.record({ op: fc.constantFrom('get' as const, 'modify' as const, 'delete' as const), by: who, target }),
-      fc.record({ op: fc.constant('list' as const), by: who }),
+      fc.record({ at, op: fc.constant('create' as const), by: who }),
+      fc.record({ at, op: fc.constant('acl' as const), by: who, target, readers: principals, writers: principals }),
+      fc.record({ at, op: fc.constantFrom('get' as const, 'modify' as const, 'delete' as const), by: who, target }),
+      fc.record({ at, op: fc.constant('list' as const), by: who }),
     );
     const totals = { authorized: 0, refused: 0, checks: 0 };
+    const perServer = SERVERS.map(() => 0);
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 10, maxLength: 40 }), async (ops) => {
-        const s = await server();
-        const clients = [...(await Promise.all(USERS.map((u) => s.connect(`u:${u}`)))), await s.connect()];
+        const s = await cluster(SERVERS.length);
+        const connectAll = async (i: number) => [...(await Promise.all(USERS.map((u) => s.connect(i, `u:${u}`)))), await s.connect(i)];
+        const clientsAt = await Promise.all(SERVERS.map((_, i) => connectAll(i)));
         const name = (i: number) => (i === USERS.length ? ANONYMOUS : USERS[i]);
         // the model: per object, its creator and its ACL
         const objects: { id: Guid; creator: string; acl?: { owner: string; readers: string[]; writers: string[] }; gone: boolean }[] = [];
@@ -152,7 +174,8 @@ describe('the State API', () => {
         };
         for (const o of ops) {
           const u = name(o.by);
-          const c = clients[o.by];
+          const c = clientsAt[o.at][o.by];
+          perServer[o.at]++;
           if (o.op === 'create') {
             const r = await outcome(c.create('playlist', { title: `by ${u}` }).then((p: ApiObject) => objects.push({ id: p.id, creator: u, gone: false })));
             expect(r).toBe(u === ANONYMOUS ? 'FORBIDDEN' : 'ok');
@@ -186,5 +209,6 @@ describe('the State API', () => {
     // the runs exercised both sides of the rules
     expect(totals.authorized).toBeGreaterThan(50);
     expect(totals.refused).toBeGreaterThan(50);
+    for (const n of perServer) expect(n).toBeGreaterThan(200);
   });
 });
