@@ -28,6 +28,7 @@ import { doors } from './api/doors.ts';
 import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList } from './http/access.ts';
 import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
 import { issueTicket } from '../shared/api/ticket.ts';
+import { chooseRedirect } from '../shared/api/redirect.ts';
 import { startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
@@ -66,6 +67,8 @@ export interface ServeOptions extends CommonOptions {
   anonymous?: boolean;
   /** HTTP API requests from a loopback address without a ticket are the installation's (default true). */
   localAdmin?: boolean;
+  /** Redirect a registering API client to a peer serving this many fewer clients (default 16); false: never. */
+  redirectOver?: number | false;
 }
 
 export interface Running {
@@ -205,6 +208,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const backend = opts.webrtc ?? DEFAULT_BACKEND;
     let url = '';
     const stats = node.ring.stats();
+    // clients served now (API clients and viewers): peers weigh it when they redirect a client
+    let apiClients = () => 0;
+    const load = () => apiClients() + (hub?.sessions().filter((x) => x.peerRole === 'viewer').length ?? 0);
     hub = new SyncHub({
       store: node.stus,
       role: 'server',
@@ -222,6 +228,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         metaCapacity: stats.meta.capacity,
         dataCapacity: stats.data.capacity,
         url,
+        load: load(),
       }),
     });
     showCatchUp(hub);
@@ -250,14 +257,19 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const authenticate = tokenAuthenticator(node.engine, { anonymous: opts.anonymous !== false });
     opts.log.info('token issuer', { kid: issuer.kid, anonymous: opts.anonymous !== false });
     // the State API for clients over WebRTC (POST /api/client; docs/API.md)
+    const h0 = hub;
     const api = apiClientRoutes({
       engine: node.engine,
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),
+      server: node.guid,
+      redirect: (address) =>
+        opts.redirectOver === false ? undefined : chooseRedirect({ url, load: load() }, h0.servers().map((p) => ({ url: p.peerInfo?.url, load: p.peerInfo?.load })), address, { over: opts.redirectOver }),
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
       newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
       log: opts.log,
     });
+    apiClients = () => api.clients();
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);

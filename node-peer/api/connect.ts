@@ -1,18 +1,13 @@
 // A Node client of the State API over WebRTC: offers a link to a server's POST /api/client, opens the `stx`
 // channel, and hands back the typed client (shared/api/client.ts) with the link's channel binding.
-import { ApiClient } from '../../shared/api/client.ts';
+import { ApiClient, type ApiConnection } from '../../shared/api/client.ts';
 import { SignalingConnection } from '../../shared/stx/connection.ts';
 import { err } from '../../shared/stx/errors.ts';
 import { SIGNALING_LABEL, SIGNALING_OPTIONS } from '../../shared/stx/transport.ts';
 import { type Backend, DEFAULT_BACKEND, makeLink } from '../webrtc/index.ts';
 import { linkBinding } from './index.ts';
 
-export interface ApiConnection {
-  client: ApiClient;
-  /** What a token's proof is made over (shared by both ends of this link). */
-  binding: Uint8Array;
-  close(): void;
-}
+export type { ApiConnection };
 
 /**
  * Connects to a server's State API. A link that libdatachannel destroyed before the answer came back (seen

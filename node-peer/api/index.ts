@@ -6,6 +6,7 @@
 // let in as anonymous). Limits: clients at once (default 256), links being negotiated (16), offer size (64 KiB).
 import type { Logger } from '../../shared/log.ts';
 import { ANONYMOUS } from '../../shared/api/acl.ts';
+import type { Redirect } from '../../shared/api/redirect.ts';
 import { type ApiServiceOptions, type Identity, serveApi } from '../../shared/api/service.ts';
 import type { ObjectWriter } from '../../shared/media/playlist-edit.ts';
 import type { StateEngine } from '../../shared/state/engine.ts';
@@ -25,6 +26,10 @@ export interface ApiRoutesOptions {
   authenticate?: ApiServiceOptions['authenticate'];
   /** Tickets for the HTTP/HLS/RTSP doors (node-peer/api/doors.ts). */
   tickets?: ApiServiceOptions['tickets'];
+  /** This server's GUID, told to registering clients. */
+  server?: string;
+  /** Where to send a client registering from `address` instead (shared/api/redirect.ts). */
+  redirect?(address: string | undefined): Redirect | undefined;
   log: Logger;
   maxClients?: number;
   maxPending?: number;
@@ -47,7 +52,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
   let pending = 0;
   const maxClients = opts.maxClients ?? 256;
 
-  const accept = async (offer: string): Promise<string> => {
+  const accept = async (offer: string, address: string | undefined): Promise<string> => {
     if (live.size >= maxClients) throw err('BUSY', `${live.size} API clients already`);
     if (pending >= (opts.maxPending ?? 16)) throw err('BUSY', `${pending} clients are connecting already`);
     const link = opts.newLink();
@@ -74,7 +79,18 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256 });
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
-      void linkBinding(link).then((binding) => serveApi(conn, { engine: opts.engine, writerFor: opts.writerFor, authenticate: opts.authenticate ?? anonymousOnly, tickets: opts.tickets, binding, log: opts.log }));
+      void linkBinding(link).then((binding) =>
+        serveApi(conn, {
+          engine: opts.engine,
+          writerFor: opts.writerFor,
+          authenticate: opts.authenticate ?? anonymousOnly,
+          tickets: opts.tickets,
+          server: opts.server,
+          redirect: opts.redirect && (() => opts.redirect?.(address)),
+          binding,
+          log: opts.log,
+        }),
+      );
     });
     void link
       .connected()
@@ -95,7 +111,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
         if (!body) return;
         if (typeof body.sdp !== 'string') return sendError(res, 400, 'sdp: an SDP offer (string) is required');
         try {
-          sendJson(res, 200, { sdp: await accept(body.sdp) });
+          sendJson(res, 200, { sdp: await accept(body.sdp, req.socket.remoteAddress) });
         } catch (e) {
           const code = (e as { code?: string }).code;
           if (code === 'BUSY') return sendError(res, 503, (e as Error).message);

@@ -68,6 +68,8 @@ Options:
   --user NAME         token issue: the user the credential names
   --ttl DURATION      token issue: how long it is valid: 3600, 90s, 30m, 12h, 30d (default 30d, at most 366d)
   --no-anonymous      serve: admit no API client without a token
+  --redirect-over N|off  send a registering API client to a peer serving N fewer clients (default 16), or to a
+                      peer in the client's subnet; off: never redirect
   --local-admin on|off  HTTP API requests from a loopback address without a ticket act as the installation
                       (read everything, write as the server; default on). off: behind a reverse proxy on
                       this machine; every HTTP caller is then its ticket's user or anonymous
@@ -105,6 +107,7 @@ const options = {
   ttl: { type: 'string' },
   'no-anonymous': { type: 'boolean' },
   'local-admin': { type: 'string', default: 'on' },
+  'redirect-over': { type: 'string' },
   server: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
@@ -194,6 +197,11 @@ function onOff(s: string, flag: string): boolean {
 
 function positiveInt(s: string, flag: string): number {
   if (!/^\d{1,9}$/.test(s) || Number(s) === 0) throw new UsageError(`${flag}: "${s}" is not a positive integer`);
+  return Number(s);
+}
+
+function nonNegativeInt(s: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(s)) throw new UsageError(`${flag}: "${s}" is not a number of 0 or more`);
   return Number(s);
 }
 
@@ -294,6 +302,7 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     uploadMaxBytes: v['upload-max'] !== undefined ? parseSize(v['upload-max'], '--upload-max') : undefined,
     anonymous: v['no-anonymous'] !== true,
     localAdmin: onOff(v['local-admin'], '--local-admin'),
+    redirectOver: v['redirect-over'] === undefined ? undefined : v['redirect-over'] === 'off' ? false : nonNegativeInt(v['redirect-over'], '--redirect-over'),
   });
   await new Promise<void>((done) => {
     const quit = (signal: string) => {

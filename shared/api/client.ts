@@ -17,6 +17,24 @@ export interface Change {
   version: string;
 }
 
+/** A client on one connection, with what a credential's proof is made over. */
+export interface ApiConnection {
+  client: ApiClient;
+  /** The connection's channel binding (both DTLS fingerprints for WebRTC; the server's nonce for a WebSocket). */
+  binding: Uint8Array;
+  close(): void;
+}
+
+/** What ApiRegister answered. */
+export interface Registered {
+  user: string;
+  anonymous: boolean;
+  /** The server's GUID. */
+  server?: string;
+  /** Go there instead (and say `redirected` when registering there). */
+  redirect?: { url: string; reason: string };
+}
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const parse = <T>(m: Message): T => JSON.parse(dec.decode(m.body)) as T;
@@ -33,16 +51,24 @@ export class ApiClient {
     });
   }
 
-  /** Says who we are: a token and its proof over the connection's binding, or nothing (anonymous). */
-  async register(opts: { token?: string; proof?: string; device?: string; app?: string } = {}): Promise<{ user: string; anonymous: boolean }> {
+  /**
+   * Says who we are: a token and its proof over the connection's binding, or nothing (anonymous). The
+   * server may answer with a redirect (a nearer or less loaded server): `connectApi`'s callers follow it
+   * (node-peer/api/open.ts); `redirected` says this connection is the result of one (never redirected again).
+   */
+  async register(opts: { token?: string; proof?: string; device?: string; app?: string; redirected?: boolean } = {}): Promise<Registered> {
     const attrs: Record<string, string> = {};
     for (const k of ['token', 'proof', 'device', 'app'] as const) if (opts[k] !== undefined) attrs[k] = opts[k];
+    if (opts.redirected) attrs.redirected = '1';
     const r = await this.conn.request(ApiMethod.Register, { attrs });
-    return { user: r.attrs.user ?? '', anonymous: r.attrs.anonymous === '1' };
+    const out: Registered = { user: r.attrs.user ?? '', anonymous: r.attrs.anonymous === '1' };
+    if (r.attrs.server) out.server = r.attrs.server;
+    if (r.attrs.redirect) out.redirect = { url: r.attrs.redirect, reason: r.attrs.reason ?? '' };
+    return out;
   }
 
   /** Registers as the user of a credential (stateos token issue): its token, with a proof over `binding`. */
-  async login(credential: string, binding: Uint8Array, opts: { device?: string; app?: string } = {}): Promise<{ user: string; anonymous: boolean }> {
+  async login(credential: string, binding: Uint8Array, opts: { device?: string; app?: string; redirected?: boolean } = {}): Promise<Registered> {
     return this.register({ ...(await presentCredential(credential, binding)), ...opts });
   }
 
@@ -99,5 +125,49 @@ export class ApiClient {
     if (what.kind) attrs.kind = what.kind;
     if (what.id) attrs.object = what.id;
     await this.conn.request(ApiMethod.Subscribe, { attrs });
+  }
+}
+
+export interface OpenOptions {
+  /** A credential (stateos token issue); without one, anonymous. */
+  credential?: string;
+  device?: string;
+  app?: string;
+  /** Follow a redirect (default true): one, never a chain. */
+  follow?: boolean;
+}
+
+/**
+ * Connects with `connect` (WebRTC or WebSocket), registers, and follows the server's redirect once: a
+ * redirected client registers there saying so (never redirected again); when the other server cannot be
+ * reached, it goes back to the first and stays.
+ */
+export async function openApi(url: string, connect: (url: string) => Promise<ApiConnection>, opts: OpenOptions = {}): Promise<{ conn: ApiConnection; url: string; registered: Registered; redirected?: { from: string; reason: string } }> {
+  const register = async (c: ApiConnection, redirected: boolean) => {
+    const base = { device: opts.device, app: opts.app, redirected };
+    return opts.credential ? c.client.login(opts.credential, c.binding, base) : c.client.register(base);
+  };
+  const first = await connect(url);
+  let registered: Registered;
+  try {
+    registered = await register(first, false);
+  } catch (e) {
+    first.close();
+    throw e;
+  }
+  const go = registered.redirect;
+  if (!go || opts.follow === false) return { conn: first, url, registered };
+  first.close();
+  try {
+    const there = await connect(go.url);
+    try {
+      return { conn: there, url: go.url, registered: await register(there, true), redirected: { from: url, reason: go.reason } };
+    } catch (e) {
+      there.close();
+      throw e;
+    }
+  } catch {
+    const back = await connect(url);
+    return { conn: back, url, registered: await register(back, true) };
   }
 }

@@ -18,6 +18,7 @@ import type { SignalingConnection } from '../stx/connection.ts';
 import { err, StxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
 import { mayAccess } from './access.ts';
+import type { Redirect } from './redirect.ts';
 import { type Acl, ACL_TYPE, type Caller, encodeAcl, normalizeAcl, type Right } from './acl.ts';
 
 export const ApiMethod = {
@@ -69,6 +70,10 @@ export interface ApiServiceOptions {
   binding: Uint8Array;
   /** Objects one List returns at most. Default 1000. */
   maxList?: number;
+  /** This server's GUID, told to registering clients. */
+  server?: string;
+  /** Where to send this client instead (shared/api/redirect.ts), asked once it has registered. */
+  redirect?(): Redirect | undefined;
   /** Issues a ticket for `user` (optionally for one object); without it, Ticket is UNSUPPORTED. */
   tickets?(user: string, object?: Guid): Promise<string>;
   /** Subscriptions one client may hold. Default 64. */
@@ -172,7 +177,16 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
       throw err('UNAUTHENTICATED', (e as Error).message);
     }
     log.info('api client registered', { user: who.user, anonymous: who.anonymous, device: m.attrs.device, app: m.attrs.app });
-    return { attrs: { user: who.user, anonymous: who.anonymous ? '1' : '0' } };
+    const attrs: Record<string, string> = { user: who.user, anonymous: who.anonymous ? '1' : '0' };
+    if (opts.server) attrs.server = opts.server;
+    // one redirect, never a chain: a client that was sent here stays
+    const go = m.attrs.redirected === '1' ? undefined : opts.redirect?.();
+    if (go) {
+      attrs.redirect = go.url;
+      attrs.reason = go.reason;
+      log.info('api client redirected', { user: who.user, to: go.url, reason: go.reason });
+    }
+    return { attrs };
   });
 
   conn.handle(ApiMethod.List, (m) => {

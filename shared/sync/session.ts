@@ -40,6 +40,8 @@ export interface ServerInfo {
   dataCapacity?: number;
   /** Where others can POST an offer to reach it (for operators; the mesh negotiates through peers). */
   url?: string;
+  /** Clients it serves now (API clients and viewers): what a redirect to a less loaded server weighs. */
+  load?: number;
 }
 
 export interface SessionOptions {
@@ -594,6 +596,7 @@ function infoAttrs(role: Role, info: ServerInfo): Record<string, string> {
   if (info.metaCapacity !== undefined) a.metaCapacity = String(info.metaCapacity);
   if (info.dataCapacity !== undefined) a.dataCapacity = String(info.dataCapacity);
   if (info.url !== undefined) a.url = info.url;
+  if (info.load !== undefined) a.load = String(info.load);
   return a;
 }
 
@@ -608,5 +611,6 @@ function infoParam(attrs: Record<string, string>): ServerInfo {
     metaCapacity: n('metaCapacity'),
     dataCapacity: n('dataCapacity'),
     url: url && url.length <= 256 && /^https?:\/\//.test(url) ? url : undefined,
+    load: n('load'),
   };
 }
