@@ -25,6 +25,7 @@ import { discover } from './sync/discover.ts';
 import { apiClientRoutes } from './api/index.ts';
 import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
 import { doors } from './api/doors.ts';
+import { AddressGuard, type AddressLimits } from './http/address-guard.ts';
 import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList } from './http/access.ts';
 import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
 import { issueTicket } from '../shared/api/ticket.ts';
@@ -69,6 +70,8 @@ export interface ServeOptions extends CommonOptions {
   localAdmin?: boolean;
   /** Redirect a registering API client to a peer serving this many fewer clients (default 16); false: never. */
   redirectOver?: number | false;
+  /** Connections per address and in all, invalid requests before an address is refused (HTTP, RTSP). */
+  addressLimits?: Partial<AddressLimits>;
 }
 
 export interface Running {
@@ -246,8 +249,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     });
     // one segmenter (and one segment cache) for the HTTP gateway and for viewers over WebRTC
     const segmenter = new Segmenter(media, { frameTimes: indexFrameTimes(node.index) });
-    // who may play what at the HTTP and RTSP doors: tickets under the cluster key, or anonymous
+    // who may play what at the HTTP and RTSP doors: tickets under the cluster key, or anonymous; how many
+    // connections an address may hold and how many invalid requests it may send (docs/SECURITY.md)
     const gate = doors(node.engine, clusterKey);
+    const guard = new AddressGuard(opts.addressLimits);
     const hls = hlsRoutes(media, { schedules: (name) => node.schedules(name), segmenter, log: opts.log, doors: gate });
     // viewers are anonymous (their sessions carry no identity yet): they play what anonymous may read
     serveSegments(hub, segmenter, { log: opts.log, mayPlay: (from, id) => from.peerRole === 'server' || gate.media(ANONYMOUS_CALLER, id) });
@@ -263,6 +268,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),
       server: node.guid,
+      maxPerAddress: guard.limits.perAddress,
       redirect: (address) =>
         opts.redirectOver === false ? undefined : chooseRedirect({ url, load: load() }, h0.servers().map((p) => ({ url: p.peerInfo?.url, load: p.peerInfo?.load })), address, { over: opts.redirectOver }),
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
@@ -271,10 +277,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     });
     apiClients = () => api.clients();
     if (opts.rtsp !== false) {
-      rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate });
+      rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate, guard });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
     }
-    server = await startHttp([...apiRoutes(node, hub, discovery, httpAccess(node.engine, gate, { localAdmin: opts.localAdmin })), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log);
+    server = await startHttp([...apiRoutes(node, hub, discovery, httpAccess(node.engine, gate, { localAdmin: opts.localAdmin })), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log, guard);
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;

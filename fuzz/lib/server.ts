@@ -44,6 +44,8 @@ export async function startFuzzServer(): Promise<FuzzServer> {
       mesh: false,
       uploads: false,
       mediaWaitMs: 200,
+      // every case is invalid on purpose: never refuse the fuzzer's address
+      addressLimits: { invalidLimit: 0 },
     });
   } finally {
     process.stdout.write = write;

@@ -33,6 +33,8 @@ export interface ApiRoutesOptions {
   log: Logger;
   maxClients?: number;
   maxPending?: number;
+  /** Clients one address may have at once. Default 128. */
+  maxPerAddress?: number;
 }
 
 /** What a link is bound to: SHA-256 over both DTLS fingerprints, sorted (each side computes the same). */
@@ -48,15 +50,18 @@ export async function anonymousOnly(req: { token?: string }): Promise<Identity> 
 }
 
 export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clients(): number; close(): void } {
-  const live = new Set<{ link: WebrtcLink; conn?: SignalingConnection }>();
+  type Entry = { link: WebrtcLink; address: string | undefined; conn?: SignalingConnection };
+  const live = new Set<Entry>();
   let pending = 0;
   const maxClients = opts.maxClients ?? 256;
 
   const accept = async (offer: string, address: string | undefined): Promise<string> => {
     if (live.size >= maxClients) throw err('BUSY', `${live.size} API clients already`);
     if (pending >= (opts.maxPending ?? 16)) throw err('BUSY', `${pending} clients are connecting already`);
+    const from = [...live].filter((e) => e.address === address).length;
+    if (from >= (opts.maxPerAddress ?? 128)) throw err('BUSY', `${from} API clients from ${address} already (at most ${opts.maxPerAddress ?? 128})`);
     const link = opts.newLink();
-    const entry: { link: WebrtcLink; conn?: SignalingConnection } = { link };
+    const entry: Entry = { link, address };
     pending++;
     let answer: string;
     try {
@@ -76,7 +81,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       if (channel.label !== SIGNALING_LABEL || entry.conn) return channel.close();
       clearTimeout(timer);
       off();
-      const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256 });
+      const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256, maxInFlight: 256, maxWaiting: 1024 });
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
       void linkBinding(link).then((binding) =>

@@ -68,6 +68,9 @@ Options:
   --user NAME         token issue: the user the credential names
   --ttl DURATION      token issue: how long it is valid: 3600, 90s, 30m, 12h, 30d (default 30d, at most 366d)
   --no-anonymous      serve: admit no API client without a token
+  --max-per-address N  HTTP and RTSP connections one address may hold at once (default 128; 2048 in all)
+  --invalid-limit N   invalid HTTP/RTSP requests one address may send in a minute before it is refused for
+                      5 minutes (default 50; 0: never refuse)
   --redirect-over N|off  send a registering API client to a peer serving N fewer clients (default 16), or to a
                       peer in the client's subnet; off: never redirect
   --local-admin on|off  HTTP API requests from a loopback address without a ticket act as the installation
@@ -108,6 +111,8 @@ const options = {
   'no-anonymous': { type: 'boolean' },
   'local-admin': { type: 'string', default: 'on' },
   'redirect-over': { type: 'string' },
+  'max-per-address': { type: 'string' },
+  'invalid-limit': { type: 'string' },
   server: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
@@ -302,6 +307,10 @@ async function serveCommand(common: CommonOptions, v: Values, log: Logger): Prom
     uploadMaxBytes: v['upload-max'] !== undefined ? parseSize(v['upload-max'], '--upload-max') : undefined,
     anonymous: v['no-anonymous'] !== true,
     localAdmin: onOff(v['local-admin'], '--local-admin'),
+    addressLimits: {
+      ...(v['max-per-address'] !== undefined ? { perAddress: positiveInt(v['max-per-address'], '--max-per-address') } : {}),
+      ...(v['invalid-limit'] !== undefined ? { invalidLimit: nonNegativeInt(v['invalid-limit'], '--invalid-limit') } : {}),
+    },
     redirectOver: v['redirect-over'] === undefined ? undefined : v['redirect-over'] === 'off' ? false : nonNegativeInt(v['redirect-over'], '--redirect-over'),
   });
   await new Promise<void>((done) => {

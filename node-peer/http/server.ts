@@ -1,5 +1,7 @@
 // The HTTP face of a state server: the JSON API now; the web app, signaling bootstrap and HLS join it later.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { AddressGuard, refusal } from './address-guard.ts';
 import type { Logger } from '../../shared/log.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -71,8 +73,19 @@ export async function readJson(req: IncomingMessage, res: ServerResponse, limit:
 
 export const sendError = (res: ServerResponse, status: number, message: string): void => sendJson(res, status, { error: message });
 
-export function startHttp(routes: Route[], host: string, port: number, log: Logger): Promise<Server> {
+/** Statuses that blame the request itself: counted against its address (node-peer/http/address-guard.ts). */
+const INVALID = new Set([400, 405, 413, 414, 415, 431]);
+
+export function startHttp(routes: Route[], host: string, port: number, log: Logger, guard = new AddressGuard()): Promise<Server> {
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const addr = req.socket.remoteAddress;
+    res.once('finish', () => {
+      if (INVALID.has(res.statusCode) && guard.invalid(addr)) log.warn('address refused: too many invalid HTTP requests', { address: addr, limit: guard.limits.invalidLimit });
+    });
+    if (guard.banned(addr)) {
+      res.setHeader('connection', 'close');
+      return sendError(res, 429, refusal('banned', addr, guard.limits).reason);
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -99,7 +112,21 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
         else res.destroy();
       });
   });
+  server.on('connection', (socket) => {
+    const addr = socket.remoteAddress;
+    const a = guard.admit(addr);
+    if (a !== 'ok') {
+      const { status, reason } = refusal(a, addr, guard.limits);
+      const body = JSON.stringify({ error: reason });
+      socket.end(`HTTP/1.1 ${status} ${status === 429 ? 'Too Many Requests' : 'Service Unavailable'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.destroySoon();
+      return;
+    }
+    socket.once('close', () => guard.release(addr));
+  });
   server.on('clientError', (err, socket) => {
+    const addr = (socket as Socket).remoteAddress;
+    if (guard.invalid(addr)) log.warn('address refused: too many invalid HTTP requests', { address: addr });
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy(err);
   });

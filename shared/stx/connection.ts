@@ -53,8 +53,9 @@ export interface ConnectionStats {
   handlerErrors: number;
 }
 
-/** Codes of handler errors that blame the peer's message (and count as invalid). */
-const PEER_FAULTS: ReadonlySet<StxErrorCode> = new Set(['BAD_PARAM', 'BAD_HEADER']);
+/** Codes of handler errors that blame the peer's message (and count as invalid): a malformed request, and
+ *  a State API request before registering or with a refused identity. */
+const PEER_FAULTS: ReadonlySet<StxErrorCode> = new Set(['BAD_PARAM', 'BAD_HEADER', 'UNAUTHENTICATED']);
 
 export class SignalingConnection {
   readonly stats: ConnectionStats = {

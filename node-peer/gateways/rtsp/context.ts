@@ -1,6 +1,7 @@
 // What the RTSP method handlers share: the media source, the options, the sessions and the UDP port pair.
 import type { Logger } from '../../../shared/log.ts';
 import type { Doors } from '../../api/doors.ts';
+import type { AddressGuard } from '../../http/address-guard.ts';
 import type { ChannelSchedule } from '../../../shared/media/schedule.ts';
 import type { MediaSource } from '../../media/frames.ts';
 import type { Gate } from './gate.ts';
@@ -29,9 +30,11 @@ export interface RtspOptions {
   noUdp?: boolean;
   /** Who may play what (node-peer/api/doors.ts): rtsp://HOST:PORT/t/<ticket>/media/<id>, or anonymous. */
   doors?: Doors;
+  /** Connections per address and refusal of addresses that send invalid requests (shared with HTTP). */
+  guard?: AddressGuard;
 }
 
-export type ResolvedOptions = Required<Omit<RtspOptions, 'schedules' | 'limits' | 'noUdp' | 'doors'>> & Pick<RtspOptions, 'schedules' | 'doors'> & { limits: ParseLimits };
+export type ResolvedOptions = Required<Omit<RtspOptions, 'schedules' | 'limits' | 'noUdp' | 'doors' | 'guard'>> & Pick<RtspOptions, 'schedules' | 'doors' | 'guard'> & { limits: ParseLimits };
 
 export interface ServerContext {
   source: MediaSource;

@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { MediaSource } from '../../media/frames.ts';
 import { packageVersion } from '../../cli/main.ts';
 import type { RtspOptions, ResolvedOptions, ServerContext } from './context.ts';
+import { refusal } from '../../http/address-guard.ts';
 import { splitTicketPath } from '../../../shared/api/ticket.ts';
 import { AuthError } from '../../../shared/api/token.ts';
 import { Gate } from './gate.ts';
@@ -67,7 +68,18 @@ export async function startRtsp(source: MediaSource, options: RtspOptions): Prom
       socket.end(formatResponse(503, [['Server', serverName()]], `at most ${opts.maxConnections} connections`));
       return;
     }
-    const c = new Connection(socket, ctx, () => connections.delete(c));
+    const addr = socket.remoteAddress;
+    const admitted = opts.guard?.admit(addr) ?? 'ok';
+    if (admitted !== 'ok') {
+      const r = refusal(admitted, addr, opts.guard!.limits);
+      socket.on('error', () => undefined);
+      socket.end(formatResponse(r.status === 429 ? 503 : r.status, [['Server', serverName()]], r.reason));
+      return;
+    }
+    const c = new Connection(socket, ctx, () => {
+      connections.delete(c);
+      opts.guard?.release(addr);
+    });
     connections.add(c);
   });
   server.maxConnections = opts.maxConnections * 2;
@@ -284,6 +296,7 @@ class Connection implements Caller {
   private fail(status: number, reason: string, cseq?: number): void {
     if (this.closing) return;
     this.ctx.log.info('RTSP request refused, closing the connection', { client: this.remote, status, reason });
+    if (status === 400 && this.ctx.opts.guard?.invalid(this.remoteAddress)) this.ctx.log.warn('address refused: too many invalid RTSP requests', { address: this.remoteAddress });
     this.write(cseq, { status, body: reason });
     this.close();
   }
