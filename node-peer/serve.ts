@@ -25,6 +25,7 @@ import { discover } from './sync/discover.ts';
 import { apiClientRoutes } from './api/index.ts';
 import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
 import { doors } from './api/doors.ts';
+import { wsApi } from './api/websocket.ts';
 import { AddressGuard, type AddressLimits } from './http/address-guard.ts';
 import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList } from './http/access.ts';
 import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
@@ -263,24 +264,35 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     opts.log.info('token issuer', { kid: issuer.kid, anonymous: opts.anonymous !== false });
     // the State API for clients over WebRTC (POST /api/client; docs/API.md)
     const h0 = hub;
+    const redirectFor = (address: string | undefined) =>
+      opts.redirectOver === false ? undefined : chooseRedirect({ url, load: load() }, h0.servers().map((p) => ({ url: p.peerInfo?.url, load: p.peerInfo?.load })), address, { over: opts.redirectOver });
     const api = apiClientRoutes({
       engine: node.engine,
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),
       server: node.guid,
       maxPerAddress: guard.limits.perAddress,
-      redirect: (address) =>
-        opts.redirectOver === false ? undefined : chooseRedirect({ url, load: load() }, h0.servers().map((p) => ({ url: p.peerInfo?.url, load: p.peerInfo?.load })), address, { over: opts.redirectOver }),
+      redirect: (address) => redirectFor(address),
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
       newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
       log: opts.log,
     });
-    apiClients = () => api.clients();
+    // the same API over a WebSocket (GET /api/ws), for tools that cannot do WebRTC
+    const ws = wsApi({
+      engine: node.engine,
+      authenticate,
+      tickets: (user, object) => issueTicket(clusterKey, { user, object }),
+      server: node.guid,
+      writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
+      redirect: (address) => redirectFor(address),
+      log: opts.log,
+    });
+    apiClients = () => api.clients() + ws.clients();
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate, guard });
       if (rtsp) process.stdout.write(`stateos rtsp ${rtsp.url}\n`);
     }
-    server = await startHttp([...apiRoutes(node, hub, discovery, httpAccess(node.engine, gate, { localAdmin: opts.localAdmin })), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log, guard);
+    server = await startHttp([...apiRoutes(node, hub, discovery, httpAccess(node.engine, gate, { localAdmin: opts.localAdmin })), ...api.routes, ...hls, ...staticRoutes()], opts.host, opts.port, opts.log, guard, { '/api/ws': ws.upgrade });
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
@@ -310,6 +322,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         await r?.close();
         await uploads.close();
         api.close();
+        ws.close();
         await h.close('shutdown');
         await new Promise<void>((resolve) => {
           s.close(() => resolve());

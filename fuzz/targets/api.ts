@@ -22,6 +22,7 @@ import { StxError, type StxErrorCode } from '../../shared/stx/errors.ts';
 import { memoryChannelPair } from '../../shared/stx/memory-transport.ts';
 import { ClusterKey } from '../../shared/sync/admission.ts';
 import { RingStore } from '../../shared/sync/store.ts';
+import { closePayload, encodeFrame, FrameParser, Opcode, WsError } from '../../shared/stx/ws/codec.ts';
 import { expect, target } from '../lib/harness.ts';
 import { mutated, tokenSoup } from '../lib/mutate.ts';
 
@@ -162,6 +163,46 @@ export const apiTarget = target({
         } finally {
           client.close('done');
           server.close('done');
+        }
+      },
+    };
+  },
+});
+
+export const wsFramesTarget = target({
+  name: 'ws-frames',
+  what: 'the WebSocket frame parser (shared/stx/ws/codec.ts) on hostile bytes cut into chunks, as a server and as a client',
+  cases: 200_000,
+  ci: 4_000,
+  prepare: () => {
+    const m = Uint8Array.of(1, 2, 3, 4);
+    const seeds = [
+      encodeFrame(Opcode.binary, enc.encode('hello'), m),
+      encodeFrame(Opcode.binary, new Uint8Array(300), m),
+      encodeFrame(Opcode.text, enc.encode('text'), m, false),
+      encodeFrame(Opcode.close, closePayload(1000, 'bye'), m),
+      encodeFrame(Opcode.ping, Uint8Array.of(1), m),
+      encodeFrame(Opcode.binary, enc.encode('server')),
+      encodeFrame(Opcode.binary, new Uint8Array(70_000)),
+    ];
+    return {
+      arb: fc.tuple(fc.oneof(mutated(seeds, { maxMutations: 6 }), fc.uint8Array({ maxLength: 64 })), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 })),
+      show: ([b, masked, cuts]) => `${masked ? 'server' : 'client'} ${JSON.stringify(cuts)} ${Buffer.from(b.subarray(0, 512)).toString('hex')}`,
+      check: ([b, masked, cuts]) => {
+        const p = new FrameParser({ masked, maxMessage: 64 * 1024 });
+        const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+        let from = 0;
+        try {
+          for (const c of [...at, b.length]) {
+            for (const e of p.push(b.slice(from, c))) {
+              if (e.type === 'message') expect(e.data.length <= 64 * 1024, 'a message over the limit came out');
+              if (e.type === 'ping' || e.type === 'pong') expect(e.data.length <= 125, 'a control frame over 125 bytes came out');
+            }
+            from = c;
+          }
+        } catch (e) {
+          if (!(e instanceof WsError)) throw e;
+          expect([1002, 1007, 1009].includes(e.code), `close code ${e.code}`);
         }
       },
     };

@@ -76,7 +76,10 @@ export const sendError = (res: ServerResponse, status: number, message: string):
 /** Statuses that blame the request itself: counted against its address (node-peer/http/address-guard.ts). */
 const INVALID = new Set([400, 405, 413, 414, 415, 431]);
 
-export function startHttp(routes: Route[], host: string, port: number, log: Logger, guard = new AddressGuard()): Promise<Server> {
+/** Takes over the socket of an `Upgrade` request (node-peer/api/websocket.ts). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+
+export function startHttp(routes: Route[], host: string, port: number, log: Logger, guard = new AddressGuard(), upgrades: Record<string, UpgradeHandler> = {}): Promise<Server> {
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const addr = req.socket.remoteAddress;
     res.once('finish', () => {
@@ -123,6 +126,27 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
       return;
     }
     socket.once('close', () => guard.release(addr));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => undefined);
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      path = '';
+    }
+    const handler = Object.hasOwn(upgrades, path) ? upgrades[path] : undefined;
+    if (!handler || guard.banned(socket.remoteAddress)) {
+      const status = handler ? '429 Too Many Requests' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    try {
+      handler(req, socket, head);
+    } catch (e) {
+      log.error('upgrade handler failed', { path, error: String(e) });
+      socket.destroy();
+    }
   });
   server.on('clientError', (err, socket) => {
     const addr = (socket as Socket).remoteAddress;

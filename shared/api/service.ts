@@ -34,6 +34,8 @@ export const ApiMethod = {
   Unsubscribe: 'Unsubscribe',
   /** A short-lived ticket for the HTTP, HLS and RTSP doors (shared/api/ticket.ts). */
   Ticket: 'Ticket',
+  /** One-way, server to client, first on a WebSocket: the connection's channel binding (`binding`, base64url). */
+  Hello: 'ApiHello',
   /** One-way, server to client: a subscribed object changed. */
   Changed: 'Changed',
 } as const;
