@@ -1,5 +1,7 @@
-// Where `stateos playlist|channel` commands go: the data folder itself (like ingest; read-only commands
-// do not lock it), or a running server's HTTP API with --server URL. Both give the same views and errors.
+// Where `stateos playlist|channel|acl` commands go: the data folder itself (like ingest; read-only commands
+// do not lock it), or a running server's State API with --server URL (over a WebSocket, as the user of
+// --credential, docs/IDENTITY.md). Both give the same views; through the server every change is checked
+// against the object's ACL.
 import type { ChannelView } from '../../shared/media/channel-edit.ts';
 import { createChannel, deleteChannel, editChannel, getChannel, channelView, listChannelViews } from '../../shared/media/channel-edit.ts';
 import {
@@ -14,6 +16,15 @@ import {
 } from '../../shared/media/playlist-edit.ts';
 import type { MediaMetadata } from '../../shared/media/metadata.ts';
 import { MEDIA_META } from '../../shared/media/stu-types.ts';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { ADMIN, ANONYMOUS, ANYONE } from '../../shared/api/acl.ts';
+import { type ApiClient, openApi } from '../../shared/api/client.ts';
+import { issueCredential } from '../../shared/api/token.ts';
+import { type Guid, isGuid } from '../../shared/stu/guid.ts';
+import { StxError } from '../../shared/stx/errors.ts';
+import { loadAdminKey } from '../api/identity.ts';
+import { connectApiWs } from '../api/websocket-client.ts';
 import { LockedError } from '../ring/lock.ts';
 import type { CommonOptions } from './main.ts';
 
@@ -69,46 +80,101 @@ export async function localBackend(common: CommonOptions, write: boolean): Promi
   };
 }
 
-/** A running server's HTTP API. */
-export function remoteBackend(server: string): Backend {
+export interface RemoteOptions {
+  /** A credential (stateos token issue); without one, anonymous (reads only). */
+  credential?: string;
+  /** New objects get no ACL (their creator's alone); otherwise anonymous and every user may read them. */
+  private?: boolean;
+}
+
+/** Who may read what the CLI creates through a server, unless --private. */
+export const PUBLIC_READERS = [ANONYMOUS, ANYONE];
+
+/** A running server's State API, over a WebSocket. */
+export async function remoteBackend(server: string, opts: RemoteOptions = {}): Promise<Backend & { client: ApiClient; user: string; call<T>(fn: () => Promise<T>): Promise<T> }> {
   const base = server.replace(/\/+$/, '');
-  const call = async <T>(method: string, path: string, body?: Json): Promise<T> => {
-    let res: Response;
+  let opened;
+  try {
+    opened = await openApi(base, (url) => connectApiWs(url), { credential: opts.credential, device: hostname(), app: 'stateos cli' });
+  } catch (e) {
+    if (e instanceof StxError && e.remoteCode === 'UNAUTHENTICATED') throw new Error(`${base} refused the credential: ${e.message.replace(/^.*?UNAUTHENTICATED: /, '')}`);
+    throw new Error(`cannot reach the State API of ${base}: ${(e as Error).message}`);
+  }
+  const { conn, registered } = opened;
+  const c = conn.client;
+  const who = registered.anonymous ? 'anonymous' : registered.user;
+  /** The server's refusal, said for a person. */
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
-      res = await fetch(base + path, {
-        method,
-        headers: body ? { 'content-type': 'application/json' } : {},
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(30_000),
-      });
+      return await fn();
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach ${base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      if (!(e instanceof StxError) || !e.remoteCode) throw e;
+      const code = e.remoteCode;
+      const why = `${code}: ${e.message.replace(/^.*?peer replied [A-Z_]+: /, '').replace(`${code}: `, '')}`;
+      const hint =
+        code === 'FORBIDDEN' || code === 'UNAUTHENTICATED'
+          ? registered.anonymous
+            ? ' (you are anonymous: give a credential with --credential FILE or STATEOS_CREDENTIAL; stateos token issue --user NAME makes one)'
+            : ` (as ${who})`
+          : '';
+      throw new Error(`${why}${hint}`);
     }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${base} answered ${res.status} with something that is not JSON (is it a stateos server?)`);
-    }
-    if (!res.ok) throw new Error(`${base} answered ${res.status}: ${(json as { error?: string }).error ?? text.slice(0, 200)}`);
-    return json as T;
   };
-  const seg = encodeURIComponent;
+  const acl = opts.private ? undefined : { readers: PUBLIC_READERS, writers: [] };
+  const channelId = async (ref: string): Promise<Guid> => {
+    if (isGuid(ref)) return ref;
+    const found = (await call(() => c.list('channel'))).find((o) => (o.view as ChannelView).name === ref);
+    if (!found) throw new Error(`NOT_FOUND: no channel ${JSON.stringify(ref)}`);
+    return found.id;
+  };
+  const kindOf = async (id: string, kind: 'playlist' | 'channel') => {
+    if (!isGuid(id)) throw new Error(`NOT_FOUND: no ${kind} ${id}`);
+    const o = await call(() => c.get(id));
+    if (o.kind !== kind) throw new Error(`NOT_FOUND: ${id} is a ${o.kind}, not a ${kind}`);
+    return o;
+  };
   return {
-    playlists: () => call('GET', '/api/playlists'),
-    playlist: (id) => call('GET', `/api/playlists/${seg(id)}`),
-    createPlaylist: (b) => call('POST', '/api/playlists', b),
-    editPlaylist: (id, b) => call('PATCH', `/api/playlists/${seg(id)}`, b),
-    deletePlaylist: (id) => call('DELETE', `/api/playlists/${seg(id)}`),
-    channels: () => call('GET', '/api/channels'),
-    channel: (ref) => call('GET', `/api/channels/${seg(ref)}`),
-    createChannel: (b) => call('POST', '/api/channels', b),
-    editChannel: (ref, b) => call('PATCH', `/api/channels/${seg(ref)}`, b),
-    deleteChannel: (ref) => call('DELETE', `/api/channels/${seg(ref)}`),
-    media: async () =>
-      (await call<{ id: string; type: string; title: string }[]>('GET', '/api/objects')).filter((o) => o.type === 'media').map((o) => ({ id: o.id, title: o.title })),
-    close: async () => undefined,
+    client: c,
+    user: who,
+    call,
+    playlists: async () => (await call(() => c.list('playlist'))).map((o) => o.view as PlaylistView),
+    playlist: async (id) => (await kindOf(id, 'playlist')).view as PlaylistView,
+    createPlaylist: async (b) => (await call(() => c.create('playlist', b, acl))).view as PlaylistView,
+    editPlaylist: async (id, b) => (await call(() => c.modify(id as Guid, b))).view as PlaylistView,
+    deletePlaylist: async (id) => {
+      await call(() => c.delete(id as Guid));
+      return { id, deleted: true };
+    },
+    channels: async () => (await call(() => c.list('channel'))).map((o) => o.view as ChannelView),
+    channel: async (ref) => (await kindOf(await channelId(ref), 'channel')).view as ChannelView,
+    createChannel: async (b) => (await call(() => c.create('channel', b, acl))).view as ChannelView,
+    editChannel: async (ref, b) => {
+      const id = await channelId(ref);
+      return (await call(() => c.modify(id, b))).view as ChannelView;
+    },
+    deleteChannel: async (ref) => {
+      const id = await channelId(ref);
+      await call(() => c.delete(id));
+      return { id, deleted: true };
+    },
+    media: async () => (await call(() => c.list('media'))).map((o) => ({ id: o.id, title: (o.view as { title?: string }).title ?? '' })),
+    close: async () => conn.close(),
   };
+}
+
+/** The credential of --credential FILE, else STATEOS_CREDENTIAL, else one for `admin` made with DIR/admin.key when this process may read it. */
+export async function cliCredential(opts: { file?: string; dir: string; log: CommonOptions['log'] }): Promise<string | undefined> {
+  if (opts.file !== undefined) {
+    try {
+      return (await readFile(opts.file, 'utf8')).trim();
+    } catch (e) {
+      throw new Error(`--credential: cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const env = process.env.STATEOS_CREDENTIAL?.trim();
+  if (env) return env;
+  const key = await loadAdminKey(opts.dir, false).catch(() => undefined);
+  if (!key) return undefined;
+  opts.log.info("acting as admin with a 10-minute credential from the data folder's admin key", { key: key.path });
+  return (await issueCredential(key.seed, { user: ADMIN, ttlS: 600 })).credential;
 }

@@ -13,7 +13,8 @@ import { UsageError } from './usage.ts';
 const HELP = `stateos: a State OS for the browser and the edge
 
 Usage:
-  stateos ingest FILE [--title T] [--data DIR]   split a media file into STUs (MP4/MOV, WebM/MKV)
+  stateos ingest FILE [--title T] [--data DIR] [--private [--owner NAME]]
+                                                 split a media file into STUs (MP4/MOV, WebM/MKV)
   stateos ls [--data DIR] [--json]               list business objects, with the plays of each media
   stateos playlist create TITLE [MEDIA...] | list | show PLAYLIST | delete PLAYLIST | rename PLAYLIST TITLE
                  | add PLAYLIST MEDIA [--start T] [--end T] [--position N] [--title T]
@@ -24,6 +25,10 @@ Usage:
                                                  playlists and channels, on the data folder, or through
                                                  a running server with --server URL
   stateos dump [--data DIR] [--json]             every STU header in the ring, and any corrupt region
+  stateos acl show OBJECT | set OBJECT [--owner U] [--readers A,B] [--writers C]
+            | grant OBJECT read|write PRINCIPAL | revoke OBJECT PRINCIPAL
+                                                 who may read and change an object (data folder, or
+                                                 --server URL as the credential's user)
   stateos token issue --user NAME [--ttl 30d] | verify CREDENTIAL
                                                  a user's credential for the State API, signed with the
                                                  installation's issuer key (DIR/admin.key)
@@ -44,8 +49,15 @@ Options:
   --rtsp-timeout S    an RTSP session without a keep-alive (request or RTCP) ends after S seconds (60)
   --sample            ingest the bundled sample clip (public/sample.mp4) if it is not there yet
   --title T           title of an ingested file (default: the file name), of a clip, of a channel
-  --server URL        playlist, channel: go through the server at URL (http://HOST:PORT) rather than
-                      the data folder (a running server locks it)
+  --server URL        playlist, channel, acl: go through the State API of the server at URL
+                      (http://HOST:PORT, a WebSocket) rather than the data folder (a running server locks it)
+  --credential FILE   with --server: act as the user of this credential (stateos token issue; or the
+                      STATEOS_CREDENTIAL variable); without either, as admin when --data DIR holds the
+                      admin key this user may read, else anonymous (reads only)
+  --private           with --server: what is created gets no ACL (its creator's alone); by default
+                      anonymous and every user may read it. ingest: only --owner may read the media
+  --owner NAME        acl set, ingest --private: the owner (default admin)
+  --readers A,B --writers C   acl set: principals (user names, * any user, anonymous)
   --start T, --end T  a clip's start and end in its media: 1500 (ms), 1.5s, 1:30, 1:02:03.5; --end end:
                       to the end of the media. A live channel's start: now, epoch ms or ISO 8601
   --position N        where an added clip or playlist goes (1 is the first; default: the end)
@@ -107,6 +119,11 @@ const options = {
   'media-wait': { type: 'string' },
   json: { type: 'boolean' },
   user: { type: 'string' },
+  credential: { type: 'string' },
+  private: { type: 'boolean' },
+  owner: { type: 'string' },
+  readers: { type: 'string' },
+  writers: { type: 'string' },
   ttl: { type: 'string' },
   'no-anonymous': { type: 'boolean' },
   'local-admin': { type: 'string', default: 'on' },
@@ -158,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'ingest': {
         if (rest.length !== 1) return usage('ingest takes one FILE');
-        return await ingestCommand(common, rest[0], v.title, v.json === true);
+        return await ingestCommand(common, rest[0], v.title, v.json === true, v.private === true ? (v.owner ?? 'admin') : undefined);
       }
       case 'ls':
         return await lsCommand(common, v.json === true);
@@ -166,6 +183,10 @@ export async function main(argv: string[]): Promise<number> {
         return await dump(common.dir, v.json === true, (s) => process.stdout.write(s + '\n'));
       case 'serve':
         return await serveCommand(common, v, log);
+      case 'acl': {
+        const { aclCommand } = await import('./acl.ts');
+        return await aclCommand(rest, v, common, (s) => process.stdout.write(s + '\n'));
+      }
       case 'token': {
         const { tokenCommand } = await import('./token.ts');
         return await tokenCommand(rest, v, common, (s) => process.stdout.write(s + '\n'));
@@ -241,7 +262,7 @@ export interface CommonOptions {
   log: Logger;
 }
 
-async function ingestCommand(common: CommonOptions, file: string, title: string | undefined, json: boolean): Promise<number> {
+async function ingestCommand(common: CommonOptions, file: string, title: string | undefined, json: boolean, privateTo?: string): Promise<number> {
   const { StateNode } = await import('../node.ts');
   const { ingestSummary } = await import('../media/ingest-file.ts');
   const node = await StateNode.open(common);
@@ -249,6 +270,11 @@ async function ingestCommand(common: CommonOptions, file: string, title: string 
     const bar = progressBar(`ingest ${file}`);
     const result = await node.ingestFile(resolve(file), { title, onProgress: (done, total) => bar.update(done, total) });
     bar.finish(`${result.frames} frames, ${(result.bytes / 1048576).toFixed(1)} MiB as ${result.id}`);
+    if (privateTo !== undefined) {
+      // ingested media are readable by everyone unless told otherwise: --private makes it its owner's alone
+      const { makePrivate } = await import('./acl.ts');
+      await makePrivate(node, result.id as never, privateTo);
+    }
     if (json) process.stdout.write(JSON.stringify(ingestSummary(result)) + '\n');
     else process.stdout.write(`${result.id}\t${result.title}\n`);
     return 0;

@@ -4,12 +4,16 @@
 // a channel by name or GUID.
 import type { ChannelView } from '../../shared/media/channel-edit.ts';
 import type { PlaylistView } from '../../shared/media/playlist-edit.ts';
-import { type Backend, localBackend, remoteBackend } from './backend.ts';
+import { type Backend, cliCredential, localBackend, remoteBackend } from './backend.ts';
 import type { CommonOptions } from './main.ts';
 import { UsageError } from './usage.ts';
 
 export interface ObjectFlags {
   server?: string;
+  /** --credential FILE: who to be on the server (docs/IDENTITY.md). */
+  credential?: string;
+  /** --private: what is created through a server gets no ACL (its creator's alone). */
+  private?: boolean;
   start?: string;
   end?: string;
   position?: string;
@@ -32,7 +36,9 @@ export async function objectsCommand(kind: 'playlist' | 'channel', args: string[
   if (flags.server !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(flags.server)) throw new UsageError(`--server: "${flags.server}" is not http://HOST:PORT`);
   // Arguments are checked before the data folder is opened (or the server called).
   const run = kind === 'playlist' ? playlistCommand(sub, rest, flags) : channelCommand(sub, rest, flags);
-  const backend = flags.server ? remoteBackend(flags.server) : await localBackend(common, !READ_ONLY.has(sub));
+  const backend = flags.server
+    ? await remoteBackend(flags.server, { credential: await cliCredential({ file: flags.credential, dir: common.dir, log: common.log }), private: flags.private })
+    : await localBackend(common, !READ_ONLY.has(sub));
   try {
     const result = await run(backend);
     print(result, flags.json === true, out);

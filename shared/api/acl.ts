@@ -15,6 +15,8 @@ import type { StateApp } from '../state/types.ts';
 export const ACL_TYPE = 0x0011;
 export const ANYONE = '*';
 export const ANONYMOUS = 'anonymous';
+/** The installation's administrator: may change what the server wrote itself (shared/api/access.ts). */
+export const ADMIN = 'admin';
 /** Principals one ACL may name (readers and writers together). */
 export const MAX_PRINCIPALS = 256;
 const LIMITS = { maxBytes: 32 * 1024, maxOps: MAX_PRINCIPALS };

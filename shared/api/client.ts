@@ -91,8 +91,12 @@ export class ApiClient {
     return parse(await this.conn.request(ApiMethod.Get, { attrs: { object: id } }));
   }
 
-  async create(kind: Kind, command: unknown): Promise<ApiObject> {
-    return parse(await this.conn.request(ApiMethod.Create, { attrs: { kind } }, body(command)));
+  /** Creates an object; `acl` writes its ACL with it (the caller its owner). */
+  async create(kind: Kind, command: unknown, acl?: { readers?: string[]; writers?: string[] }): Promise<ApiObject> {
+    const attrs: Record<string, string> = { kind };
+    if (acl?.readers) attrs.readers = acl.readers.join(',');
+    if (acl?.writers) attrs.writers = acl.writers.join(',');
+    return parse(await this.conn.request(ApiMethod.Create, { attrs }, body(command)));
   }
 
   /** Changes an object (the application's command, as the HTTP API takes it); `ifVersion` guards a lost update. */

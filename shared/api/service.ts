@@ -13,7 +13,7 @@ import { createPlaylist, deletePlaylist, editPlaylist, type ObjectWriter, playli
 import { CHANNEL, MEDIA_META, PLAYLIST } from '../media/stu-types.ts';
 import type { StateEngine } from '../state/engine.ts';
 import type { BusinessObject, ChangeEvent } from '../state/types.ts';
-import { type Guid, isGuid } from '../stu/index.ts';
+import { type Guid, isGuid, NIL_GUID } from '../stu/index.ts';
 import type { SignalingConnection } from '../stx/connection.ts';
 import { err, StxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
@@ -217,10 +217,17 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
       if (c.anonymous) throw err('FORBIDDEN', 'anonymous clients may not create objects');
       const kind = kindParam(m);
       const body = jsonBody(m);
+      // readers, writers (comma-separated principals): the new object's ACL, written right after it
+      const list = (name: 'readers' | 'writers') => (m.attrs[name] === undefined ? undefined : m.attrs[name].split(',').filter((p) => p !== ''));
+      const readers = list('readers');
+      const writers = list('writers');
       try {
+        const acl = readers || writers ? normalizeAcl({ object: NIL_GUID, owner: c.user, readers: readers ?? [], writers: writers ?? [] }) : undefined;
         const created = kind === 'playlist' ? await createPlaylist(writer(c), body) : kind === 'channel' ? await createChannel(writer(c), body) : undefined;
         if (!created) throw err('UNSUPPORTED', 'media objects are made by Upload');
-        return { body: json(toApi(readable(c, created.id as Guid, kind))) };
+        const id = created.id as Guid;
+        if (acl) await writer(c).create({ type: ACL_TYPE, object: id, prevTs: 0n, user: c.guid }, encodeAcl({ ...acl, object: id }));
+        return { body: json(toApi(readable(c, id, kind))) };
       } catch (e) {
         throw asStx(e);
       }

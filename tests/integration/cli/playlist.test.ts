@@ -162,7 +162,12 @@ describe('through a running server', () => {
     // reading works beside the server
     expect((await ok(['playlist', 'list', '--data', data])).stdout).toBe('');
 
-    const srv = ['--server', s.url];
+    // without a credential (and no admin key in ./.stateos) the CLI is anonymous: it reads, it may not write
+    const anon = await stateos(['playlist', 'create', 'Remote', 'Served clip', '--server', s.url, '--data', join(tmp, 'nothing-here')]);
+    expect(anon.code).toBe(1);
+    expect(anon.stderr).toMatch(/FORBIDDEN.*you are anonymous.*--credential/);
+    // with the server's folder it acts as admin (the admin key there)
+    const srv = ['--server', s.url, '--data', data];
     const pid = (await ok(['playlist', 'create', 'Remote', 'Served clip', ...srv])).stdout.split('\t')[0];
     let p = await okJson<PlaylistView>(['playlist', 'add', pid, media, '--start', '500', '--end', '1500', ...srv]);
     expect(p.clips.map((c) => [c.startMs, c.endMs ?? null])).toEqual([
@@ -173,14 +178,14 @@ describe('through a running server', () => {
     expect(p.clips[1].startMs).toBe(1000);
     const bad = await stateos(['playlist', 'set', pid, '2', '--start', '2000', ...srv]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/answered 400: start \(2000 ms\) must be before end \(1500 ms\)/);
+    expect(bad.stderr).toMatch(/BAD_PARAM: start \(2000 ms\) must be before end \(1500 ms\)/);
     await ok(['channel', 'create', 'remote', pid, '--mode', 'live', ...srv]);
     const c = await okJson<ChannelView>(['channel', 'show', 'remote', ...srv]);
     expect(c).toMatchObject({ mode: 'live', schedule: { live: true, clips: [{ media, startMs: 0 }, { media, startMs: 1000, endMs: 1500 }] } });
     expect(Math.abs(c.startMs! - Date.now())).toBeLessThan(60_000);
     const down = await stateos(['playlist', 'list', '--server', 'http://127.0.0.1:9']);
     expect(down.code).toBe(1);
-    expect(down.stderr).toContain('cannot reach http://127.0.0.1:9');
+    expect(down.stderr).toContain('cannot reach the State API of http://127.0.0.1:9');
     await s.stop();
     running.splice(0);
     // everything was written to the ring: the folder shows it once the server is gone
