@@ -84,18 +84,17 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256, maxInFlight: 256, maxWaiting: 1024 });
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
-      void linkBinding(link).then((binding) =>
-        serveApi(conn, {
-          engine: opts.engine,
-          writerFor: opts.writerFor,
-          authenticate: opts.authenticate ?? anonymousOnly,
-          tickets: opts.tickets,
-          server: opts.server,
-          redirect: opts.redirect && (() => opts.redirect?.(address)),
-          binding,
-          log: opts.log,
-        }),
-      );
+      // the handlers first, synchronously: a client registers the moment its channel is open
+      serveApi(conn, {
+        engine: opts.engine,
+        writerFor: opts.writerFor,
+        authenticate: opts.authenticate ?? anonymousOnly,
+        tickets: opts.tickets,
+        server: opts.server,
+        redirect: opts.redirect && (() => opts.redirect?.(address)),
+        binding: linkBinding(link),
+        log: opts.log,
+      });
     });
     void link
       .connected()

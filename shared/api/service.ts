@@ -68,8 +68,9 @@ export interface ApiServiceOptions {
   writerFor(user: Guid): ObjectWriter;
   /** Checks what ApiRegister presents; throws (any error: its message goes back with UNAUTHENTICATED). */
   authenticate(req: { token?: string; proof?: string; binding: Uint8Array }): Promise<Identity>;
-  /** What this connection binds to (tokens' proofs are made over it). */
-  binding: Uint8Array;
+  /** What this connection binds to (tokens' proofs are made over it); a promise while it is being computed
+   *  (the handlers are in place at once, so a client may register the moment its channel opens). */
+  binding: Uint8Array | Promise<Uint8Array>;
   /** Objects one List returns at most. Default 1000. */
   maxList?: number;
   /** This server's GUID, told to registering clients. */
@@ -174,7 +175,7 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
   conn.handle(ApiMethod.Register, async (m) => {
     if (who) throw err('BAD_PARAM', 'already registered');
     try {
-      who = await opts.authenticate({ token: m.attrs.token, proof: m.attrs.proof, binding: opts.binding });
+      who = await opts.authenticate({ token: m.attrs.token, proof: m.attrs.proof, binding: await opts.binding });
     } catch (e) {
       throw err('UNAUTHENTICATED', (e as Error).message);
     }
