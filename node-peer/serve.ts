@@ -26,6 +26,7 @@ import { apiClientRoutes } from './api/index.ts';
 import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
 import { doors } from './api/doors.ts';
 import { wsApi } from './api/websocket.ts';
+import { shareOnGrant, shareWithViewer } from './sync/viewer-access.ts';
 import { AddressGuard, type AddressLimits } from './http/address-guard.ts';
 import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList } from './http/access.ts';
 import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
@@ -222,6 +223,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       log: opts.log,
       mesh: opts.mesh,
       acceptViewers: opts.acceptViewers,
+      // viewers are anonymous: they get the metadata of what anonymous may read (docs/API.md, "Viewers")
+      shareWithViewer: shareWithViewer(node.engine),
       syncIntervalMs: opts.syncIntervalMs,
       newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
       info: () => ({
@@ -236,6 +239,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       }),
     });
     showCatchUp(hub);
+    const h1 = hub;
+    const offGrant = shareOnGrant(node.engine, node.stus, () => h1);
     const discovery = new Discovery({
       hub,
       holder: node.index,
@@ -323,6 +328,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         await uploads.close();
         api.close();
         ws.close();
+        offGrant();
         await h.close('shutdown');
         await new Promise<void>((resolve) => {
           s.close(() => resolve());

@@ -1,6 +1,6 @@
 // The business-object engine: metadata STUs in any order in, business objects and verdicts out.
 // Pure and synchronous; the rules are in docs/STATE.md.
-import { crc32c, Flag, type Guid, type Hlc, isData, type NewStu, ok, type Result, type Stu, stuId } from '../stu/index.ts';
+import { crc32c, Flag, type Guid, type Hlc, isData, type NewStu, ok, type Result, type Stu, type StuHeader, stuId } from '../stu/index.ts';
 import { Chain, type CachedView, type ObjectView } from './chain.ts';
 import { Emitter } from '../util/emitter.ts';
 import { type SnapshotError, snapshotFail } from './errors.ts';
@@ -143,6 +143,12 @@ export class StateEngine {
     if (!c || !this.apps.has(type)) return undefined;
     const base = c.base ? stuId(c.base.header) : undefined;
     return { object, type, base, syncedTo: c.syncedTo(), applied: c.applied(), held: c.resolution.held.map((s) => stuId(s.header)) };
+  }
+
+  /** The headers of the STUs a chain holds now (its summary and what followed), in no particular order. */
+  chainHeaders(object: Guid, type: number): StuHeader[] {
+    const c = this.objects.get(object)?.get(type);
+    return c ? [...c.stus.values()].map((s) => s.header) : [];
   }
 
   /** For the ring's retain policy: true once a summary replaced this STU, so the ring may overwrite it. */

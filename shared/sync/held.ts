@@ -70,6 +70,12 @@ export class HeldIndex {
     return lane !== undefined && this.laneHas(lane, h.seq);
   }
 
+  /** The id of the metadata STU recorded at `loc`, if any. */
+  metaIdAt(loc: Loc): { type: number; origin: Guid; seq: number; flags: number } | undefined {
+    const hit = this.byRec[loc.section].get(loc.recSeq);
+    return hit && !hit[0].data ? { type: hit[0].type, origin: hit[0].origin, seq: hit[1], flags: 0 } : undefined;
+  }
+
   loc(type: number, origin: Guid, seq: number, data: boolean): Loc | undefined {
     return this.lanes.get(laneKey(type, origin, data))?.locs.get(seq);
   }

@@ -52,6 +52,8 @@ export interface SessionOptions {
   /** This side's and the peer's DTLS fingerprints, as seen in the two SDPs. */
   fingerprints: { local: FingerprintText; remote: FingerprintText };
   info: () => ServerInfo;
+  /** Server side: may this metadata STU go to a viewer (access control: a viewer is anonymous)? Default: every one. */
+  shareWithViewer?: (header: StuHeader) => boolean;
   /** Does this server accept viewers (Hello role="viewer")? Default true. */
   acceptViewers?: boolean;
   /** Register is repeated this often (the anti-entropy that repairs lost messages). Default 10 s. */
@@ -121,6 +123,7 @@ export class PeerSession {
   private readonly relayQueue: Uint8Array[] = [];
   private relayBytes = 0;
   private relayRunning = false;
+  private relayDropped = false;
   private outgoing: AbortController | undefined;
   private registering = false;
   private helloDone = { mine: false, theirs: false };
@@ -345,7 +348,16 @@ export class PeerSession {
     for (const e of vector) this.peerHas.raise(e.type, e.origin, e.upTo);
     // what it lacks; a new Register supersedes a catch-up still running
     this.outgoing?.abort();
-    const locs = this.store.held.missingFrom(vector);
+    let locs = this.store.held.missingFrom(vector);
+    // a viewer's vector stops below what it may not read: what this session already sent or withheld is
+    // not sent again (docs/API.md, "Viewers")
+    if (this.peerRole === 'viewer' && !this.relayDropped) {
+      locs = locs.filter((l) => {
+        const id = this.store.held.metaIdAt(l);
+        return id === undefined || !this.peerHas.has(id);
+      });
+    }
+    this.relayDropped = false;
     if (locs.length > 0) void this.sendLocs(locs, ticket, 'out');
     return { attrs: { count: String(locs.length) } };
   }
@@ -358,10 +370,12 @@ export class PeerSession {
     this.lastOut = progress;
     const store = this.store;
     const peerHas = this.peerHas;
+    const hidden = (h: StuHeader) => this.hidden(h);
     async function* stus(): AsyncGenerator<Uint8Array> {
       for await (const bytes of readAhead(store, locs)) {
         const h = decodeHeader(bytes);
         if (h.ok) peerHas.add(h.value);
+        if (h.ok && hidden(h.value)) continue;
         yield bytes;
       }
     }
@@ -475,6 +489,21 @@ export class PeerSession {
 
   private async sendRange(locs: Loc[], ticket: TransferTicket): Promise<void> {
     try {
+      if (this.peerRole === 'viewer' && this.opts.shareWithViewer) {
+        // a viewer gets by id only what it may read (metadata and frames alike)
+        const hidden = (h: StuHeader) => this.hidden(h);
+        const store = this.store;
+        const visible = async function* () {
+          for await (const bytes of readAhead(store, locs)) {
+            const h = decodeHeader(bytes);
+            if (h.ok && !hidden(h.value)) yield bytes;
+          }
+        };
+        const s = await sendStus(this.link, ticket, visible());
+        this.stats.stusOut += s.stus;
+        this.stats.bytesOut += s.bytes;
+        return;
+      }
       await this.sendLocsTo(ticket, locs);
     } catch (e) {
       this.log.info('GetSTU transfer failed', { peer: this.peer, error: (e as Error).message });
@@ -519,8 +548,29 @@ export class PeerSession {
   offer(header: StuHeader, bytes: Uint8Array): void {
     if (this.state !== 'live' || this.opts.role === 'viewer' || isData(header) || this.peerHas.has(header)) return;
     this.peerHas.add(header);
+    if (this.hidden(header)) return;
+    this.relay(bytes);
+  }
+
+  /** Is this STU one the peer (a viewer) may not be given? */
+  private hidden(header: StuHeader): boolean {
+    return this.peerRole === 'viewer' && this.opts.shareWithViewer !== undefined && !this.opts.shareWithViewer(header);
+  }
+
+  /**
+   * Gives a viewer an STU it was not given before (an ACL change opened its object): sent whether or not
+   * the peer is known to hold it. Servers ignore it (they get everything anyway).
+   */
+  share(bytes: Uint8Array): void {
+    if (this.state !== 'live' || this.peerRole !== 'viewer') return;
+    this.relay(bytes);
+  }
+
+  private relay(bytes: Uint8Array): void {
     if (this.relayBytes + bytes.length > (this.opts.maxRelayBytes ?? 8 * 1024 * 1024)) {
-      // the peer is far behind: drop the queue, a Register round catches it up over a data channel
+      // the peer is far behind: drop the queue, a Register round catches it up over a data channel (and a
+      // viewer's round sends again what this session thought it had sent)
+      this.relayDropped = true;
       this.relayQueue.length = 0;
       this.relayBytes = 0;
       this.stats.resyncs++;

@@ -6,7 +6,8 @@
 // segment URLs keep the ticket) and her lists show them; a ticket for another object, a tampered and a
 // garbage ticket open nothing; the server's own media stay readable by all. A media the installation made
 // alice's (an ACL STU written on the data folder) is hidden from anonymous HTTP, HLS and viewers over STX
-// (GetPlaylist: NOT_FOUND), and plays for alice with a ticket.
+// (GetPlaylist: NOT_FOUND, and its metadata never reaches a viewer's ring until alice opens it, when it is
+// sent at once), and plays for alice with a ticket.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,6 +153,35 @@ describe('a media given to alice', () => {
       expect(await client.playlist(mediaId as Guid)).toMatch(/#EXTM3U/);
       await expect(client.playlist(privateId as Guid)).rejects.toMatchObject({ remoteCode: 'NOT_FOUND' });
       await expect(client.segment(privateId as Guid, 'init')).rejects.toMatchObject({ remoteCode: 'NOT_FOUND' });
+
+      // the viewer's ring holds the metadata of what anonymous may read, and nothing of the rest
+      const held = async () => {
+        const objects = new Set<string>();
+        for await (const e of ring.scan('meta')) objects.add(e.header.object);
+        return objects;
+      };
+      await expect.poll(async () => (await held()).has(mediaId), { timeout: 10_000 }).toBe(true);
+      let objects = await held();
+      for (const hidden of [privateId, playlistId]) expect(objects.has(hidden), hidden).toBe(false);
+      // nor by asking for STUs by id (GetSTU): metadata and frames alike
+      const origin = ((await json<{ server: string }>('/api/health')).server) as Guid;
+      const got = await hub.fetch(0x0100, origin, 1, 1000, false);
+      const frames = await hub.fetch(0x0101, origin, 1, 100_000, true);
+      const dataObjects = new Set<string>();
+      for await (const e of ring.scan('data')) dataObjects.add(e.header.object);
+      expect(dataObjects.has(mediaId), `frames fetched: ${JSON.stringify(frames)}`).toBe(true);
+      expect(dataObjects.has(privateId)).toBe(false);
+      expect((await held()).has(privateId), `metadata fetched: ${JSON.stringify(got)}`).toBe(false);
+      // alice opens her media to anonymous: the viewer is sent its metadata at once
+      await alice.client.setAcl(privateId as Guid, { readers: ['anonymous'], writers: [] });
+      await expect.poll(async () => (await held()).has(privateId), { timeout: 10_000 }).toBe(true);
+      // a playlist created public reaches it live; one created private does not
+      const open = await alice.client.create('playlist', { title: 'Open loop' }, { readers: ['anonymous'] });
+      const closed = await alice.client.create('playlist', { title: 'Closed loop' });
+      await expect.poll(async () => (await held()).has(open.id), { timeout: 10_000 }).toBe(true);
+      objects = await held();
+      expect(objects.has(closed.id)).toBe(false);
+      expect(objects.has(playlistId)).toBe(false);
     } finally {
       await Promise.race([hub.close(), new Promise((r) => setTimeout(r, 5000))]);
     }
