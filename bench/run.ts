@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   upload: async () => (await import('./upload.ts')).benchUpload,
   player: async () => (await import('./player.ts')).benchPlayer,
   demo: async () => (await import('./demo.ts')).benchDemo,
+  api: async () => (await import('./api.ts')).benchApi,
 };
 
 async function main(): Promise<void> {

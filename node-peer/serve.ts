@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { serveSegments } from '../shared/media/segment-service.ts';
 import { indexFrameTimes, Segmenter } from '../shared/media/segments.ts';
-import { isGuid } from '../shared/stu/index.ts';
+import { type Guid, isGuid } from '../shared/stu/index.ts';
 import { isStxError } from '../shared/stx/errors.ts';
 import { ClusterKey } from '../shared/sync/admission.ts';
 import { Discovery } from '../shared/sync/discovery.ts';
@@ -32,7 +32,7 @@ import { httpAccess, type HttpAccess, installationOnly, OPEN_HTTP, readableList 
 import { ANONYMOUS_CALLER } from '../shared/api/access.ts';
 import { issueTicket } from '../shared/api/ticket.ts';
 import { chooseRedirect } from '../shared/api/redirect.ts';
-import { startUploads } from './upload/index.ts';
+import { DEFAULT_UPLOAD_MAX, startUploads } from './upload/index.ts';
 import { type Backend, DEFAULT_BACKEND, type IceServer, makeLink } from './webrtc/index.ts';
 
 export const SAMPLE_PATH = join(import.meta.dirname, '../public/sample.mp4');
@@ -271,7 +271,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const h0 = hub;
     const redirectFor = (address: string | undefined) =>
       opts.redirectOver === false ? undefined : chooseRedirect({ url, load: load() }, h0.servers().map((p) => ({ url: p.peerInfo?.url, load: p.peerInfo?.load })), address, { over: opts.redirectOver });
+    // media through the API: uploads as the viewers' upload service takes them, downloads as fragmented MP4
+    const files = {
+      uploads: uploads.store ? { store: uploads.store, maxBytes: Math.min(opts.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX, node.ring.stats().data.capacity) } : undefined,
+      downloads: {
+        segments: async (id: Guid) => (await segmenter.plan(id)).count,
+        part: async (id: Guid, part: 'init' | number) => (part === 'init' ? segmenter.init(id) : (await segmenter.segment(id, part)).bytes),
+      },
+    };
     const api = apiClientRoutes({
+      ...files,
       engine: node.engine,
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),
@@ -284,6 +293,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     });
     // the same API over a WebSocket (GET /api/ws), for tools that cannot do WebRTC
     const ws = wsApi({
+      ...files,
       engine: node.engine,
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),

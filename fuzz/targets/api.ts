@@ -6,6 +6,7 @@
 // returned (List and Get only give back alice's own objects to alice, nothing to anonymous).
 import fc from 'fast-check';
 import { ACL_TYPE, aclApp, ANONYMOUS, decodeAcl, encodeAcl } from '../../shared/api/acl.ts';
+import { FileMethod } from '../../shared/api/files.ts';
 import { ApiMethod, type Identity, serveApi } from '../../shared/api/service.ts';
 import { issueTicket, verifyTicket } from '../../shared/api/ticket.ts';
 import { AuthError, generateKeyPair, issueCredential, issuerKid, presentCredential, verifyPresentation } from '../../shared/api/token.ts';
@@ -75,9 +76,9 @@ export const apiTarget = target({
     };
     const aliceIssuer = await issuerFor(issuer.publicKey, ALICE);
     const aclSeed = encodeAcl({ object: ALICE, owner: 'alice', readers: ['*'], writers: ['bob'] });
-    const methods = [...Object.values(ApiMethod), 'Nope'];
+    const methods = [...Object.values(ApiMethod), ...Object.values(FileMethod), 'Nope'];
     const attrs = fc.dictionary(
-      fc.constantFrom('kind', 'object', 'after', 'limit', 'ifVersion', 'token', 'proof', 'readers', 'writers', 'x'),
+      fc.constantFrom('kind', 'object', 'after', 'limit', 'ifVersion', 'token', 'proof', 'readers', 'writers', 'upload', 'size', 'offset', 'part', 'name', 'x'),
       fc.oneof(fc.constantFrom('media', 'playlist', 'channel', 'acl', ALICE, NIL_GUID, '0', '-1', '1e9', 'alice', '', 'x'.repeat(300)), fc.string({ maxLength: 12 })),
       { maxKeys: 4 },
     );

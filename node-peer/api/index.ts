@@ -28,6 +28,9 @@ export interface ApiRoutesOptions {
   tickets?: ApiServiceOptions['tickets'];
   /** This server's GUID, told to registering clients. */
   server?: string;
+  /** Media uploads and downloads through the API (shared/api/files.ts). */
+  uploads?: ApiServiceOptions['uploads'];
+  downloads?: ApiServiceOptions['downloads'];
   /** Where to send a client registering from `address` instead (shared/api/redirect.ts). */
   redirect?(address: string | undefined): Redirect | undefined;
   log: Logger;
@@ -91,6 +94,8 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
         authenticate: opts.authenticate ?? anonymousOnly,
         tickets: opts.tickets,
         server: opts.server,
+        uploads: opts.uploads,
+        downloads: opts.downloads,
         redirect: opts.redirect && (() => opts.redirect?.(address)),
         binding: linkBinding(link),
         log: opts.log,

@@ -106,7 +106,7 @@ export function socketChannel(socket: Socket, role: 'server' | 'client', head: U
   return channel;
 }
 
-export interface WsApiOptions extends Pick<ApiServiceOptions, 'engine' | 'writerFor' | 'tickets' | 'server'> {
+export interface WsApiOptions extends Pick<ApiServiceOptions, 'engine' | 'writerFor' | 'tickets' | 'server' | 'uploads' | 'downloads'> {
   authenticate?: ApiServiceOptions['authenticate'];
   redirect?(address: string | undefined): ReturnType<NonNullable<ApiServiceOptions['redirect']>>;
   log: Logger;
@@ -152,6 +152,8 @@ export function wsApi(opts: WsApiOptions): { upgrade(req: IncomingMessage, socke
         authenticate: opts.authenticate ?? anonymousOnly,
         tickets: opts.tickets,
         server: opts.server,
+        uploads: opts.uploads,
+        downloads: opts.downloads,
         redirect: opts.redirect && (() => opts.redirect?.(address)),
         binding,
         log: opts.log,

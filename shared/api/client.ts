@@ -7,6 +7,7 @@ import type { SignalingConnection } from '../stx/connection.ts';
 import type { Message } from '../stx/message.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Acl } from './acl.ts';
+import { FILE_CHUNK, FileMethod } from './files.ts';
 import { presentCredential } from './token.ts';
 import { ApiMethod, type ApiObject, type Kind } from './service.ts';
 
@@ -116,6 +117,50 @@ export class ApiClient {
 
   async setAcl(id: Guid, acl: { owner?: string; readers: string[]; writers: string[] }): Promise<Acl> {
     return parse(await this.conn.request(ApiMethod.SetAcl, { attrs: { object: id } }, body(acl)));
+  }
+
+  /**
+   * Uploads a media file (shared/api/files.ts): in chunks, each acknowledged, then ingested by the server;
+   * the new media is the caller's (its ACL: owner the caller, `acl` readers and writers).
+   */
+  async upload(name: string, source: Uint8Array | { size: number; slice(start: number, end: number): Promise<Uint8Array> }, opts: { title?: string; readers?: string[]; writers?: string[]; onProgress?(sent: number, size: number): void } = {}): Promise<ApiObject> {
+    const size = source instanceof Uint8Array ? source.length : source.size;
+    const attrs: Record<string, string> = { name, size: String(size) };
+    if (opts.title) attrs.title = opts.title;
+    if (opts.readers) attrs.readers = opts.readers.join(',');
+    if (opts.writers) attrs.writers = opts.writers.join(',');
+    const r = await this.conn.request(FileMethod.Upload, { attrs });
+    const upload = r.attrs.upload ?? '';
+    const chunk = Math.max(1024, Math.min(Number(r.attrs.chunk) || FILE_CHUNK, FILE_CHUNK));
+    try {
+      for (let at = 0; at < size; at += chunk) {
+        const end = Math.min(size, at + chunk);
+        const bytes = source instanceof Uint8Array ? source.subarray(at, end) : await source.slice(at, end);
+        await this.conn.request(FileMethod.UploadChunk, { attrs: { upload, offset: String(at) } }, bytes);
+        opts.onProgress?.(end, size);
+      }
+      return parse(await this.conn.request(FileMethod.UploadDone, { attrs: { upload } }));
+    } catch (e) {
+      await this.conn.request(FileMethod.UploadCancel, { attrs: { upload } }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Downloads a media as a fragmented MP4 (init segment, then every media segment), handing each chunk to `onBytes`. Resolves with the size. */
+  async download(id: Guid, onBytes: (bytes: Uint8Array) => void | Promise<void>): Promise<number> {
+    let segments = 1;
+    let total = 0;
+    for (let part = -1; part < segments; part++) {
+      for (let offset = 0, more = true; more; ) {
+        const r = await this.conn.request(FileMethod.Download, { attrs: { object: id, part: part < 0 ? 'init' : String(part), offset: String(offset) } });
+        segments = Number(r.attrs.segments);
+        await onBytes(r.body);
+        offset += r.body.length;
+        total += r.body.length;
+        more = r.attrs.more === '1' && r.body.length > 0;
+      }
+    }
+    return total;
   }
 
   /** A ticket for the HTTP, HLS and RTSP doors (/hls/t/<ticket>/…), for one object or all the user may read. */

@@ -18,6 +18,7 @@ import type { SignalingConnection } from '../stx/connection.ts';
 import { err, StxError } from '../stx/errors.ts';
 import type { Message } from '../stx/message.ts';
 import { mayAccess } from './access.ts';
+import { type ApiDownloads, type ApiUploads, serveFiles } from './files.ts';
 import type { Redirect } from './redirect.ts';
 import { type Acl, ACL_TYPE, type Caller, encodeAcl, normalizeAcl, type Right } from './acl.ts';
 
@@ -79,6 +80,10 @@ export interface ApiServiceOptions {
   redirect?(): Redirect | undefined;
   /** Issues a ticket for `user` (optionally for one object); without it, Ticket is UNSUPPORTED. */
   tickets?(user: string, object?: Guid): Promise<string>;
+  /** Media uploads through the API (shared/api/files.ts); without it, Upload is UNSUPPORTED. */
+  uploads?: ApiUploads;
+  /** Media downloads (fragmented MP4) through the API; without it, Download is UNSUPPORTED. */
+  downloads?: ApiDownloads;
   /** Subscriptions one client may hold. Default 64. */
   maxSubscriptions?: number;
   log?: Logger;
@@ -346,7 +351,22 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
     return { attrs: { ticket: await opts.tickets(c.user, object) } };
   });
 
+  const closeFiles = serveFiles(conn, {
+    caller,
+    readableMedia: (id) => void readable(caller(), id, 'media'),
+    adopt: async (media, readers, writers) => {
+      const c = caller();
+      const acl = normalizeAcl({ object: media, owner: c.user, readers: readers ?? [], writers: writers ?? [] });
+      await writer(c).create({ type: ACL_TYPE, object: media, prevTs: engine.get(media, ACL_TYPE)?.ts ?? 0n, user: c.guid }, encodeAcl(acl));
+      return toApi(readable(c, media, 'media'));
+    },
+    uploads: opts.uploads,
+    downloads: opts.downloads,
+    log,
+  });
+
   const close = () => {
+    closeFiles();
     offChanges?.();
     offChanges = undefined;
     subscriptions.clear();
