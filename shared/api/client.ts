@@ -68,6 +68,11 @@ export class ApiClient {
     return out;
   }
 
+  /** Forgets who we are on this connection (and our subscriptions); register again to go on. */
+  async unregister(): Promise<void> {
+    await this.conn.request(ApiMethod.Unregister, {});
+  }
+
   /** Registers as the user of a credential (stateos token issue): its token, with a proof over `binding`. */
   async login(credential: string, binding: Uint8Array, opts: { device?: string; app?: string; redirected?: boolean } = {}): Promise<Registered> {
     return this.register({ ...(await presentCredential(credential, binding)), ...opts });

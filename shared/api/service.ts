@@ -24,6 +24,8 @@ import { type Acl, ACL_TYPE, type Caller, encodeAcl, normalizeAcl, type Right } 
 
 export const ApiMethod = {
   Register: 'ApiRegister',
+  /** Forgets the identity and the subscriptions; the connection may register again (another user). */
+  Unregister: 'ApiUnregister',
   List: 'List',
   Get: 'Get',
   Create: 'Create',
@@ -195,6 +197,16 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
       log.info('api client redirected', { user: who.user, to: go.url, reason: go.reason });
     }
     return { attrs };
+  });
+
+  conn.handle(ApiMethod.Unregister, () => {
+    const c = caller();
+    who = undefined;
+    offChanges?.();
+    offChanges = undefined;
+    subscriptions.clear();
+    log.info('api client unregistered', { user: c.user });
+    return { attrs: { user: c.user } };
   });
 
   conn.handle(ApiMethod.List, (m) => {

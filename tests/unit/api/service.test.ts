@@ -113,6 +113,11 @@ describe('the State API', () => {
     const renamed = await alice.modify(p.id, { op: 'rename', title: 'Renamed' }, p.version);
     expect(await outcome(alice.modify(p.id, { op: 'rename', title: 'Again' }, p.version))).toBe('CONFLICT');
     expect(renamed.view).toMatchObject({ title: 'Renamed' });
+    // unregister: the identity is gone until the next ApiRegister, which may be someone else's
+    await alice.unregister();
+    expect(await outcome(alice.get(p.id))).toBe('UNAUTHENTICATED');
+    expect(await alice.register({ token: 'u:bob' })).toMatchObject({ user: 'bob' });
+    expect(await outcome(alice.get(p.id))).toBe('NOT_FOUND');
   });
 
   it('tells subscribers of changes to objects they may read, and only those', async () => {
