@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PLAYLIST } from '../../../shared/media/stu-types.ts';
 import type { BusinessObject } from '../../../shared/state/types.ts';
 import { ObjectsModel } from '../../../web/app/core/objects.ts';
-import { ApiError, apiBase, EditApi, errorOf } from '../../../web/app/edit/api.ts';
+import { ApiError, apiBase, HttpEditApi as EditApi, errorOf } from '../../../web/app/edit/api.ts';
 import { describeError, whenModel } from '../../../web/app/edit/wait.ts';
 
 const ID = '0000002a-0000-4000-8000-000000000000';

@@ -39,7 +39,18 @@ export function apiBase(server: string | undefined, origin: string): string {
   return (server || origin).replace(/\/+$/, '');
 }
 
-export class EditApi {
+/** What the editors write through: the HTTP API (HttpEditApi), or the State API when signed in (state-api.ts). */
+export interface EditApi {
+  readonly base: string;
+  createPlaylist(title: string): Promise<PlaylistWritten>;
+  editPlaylist(id: string, ops: PlaylistOp[]): Promise<PlaylistWritten>;
+  deletePlaylist(id: string): Promise<{ id: string; deleted: true }>;
+  createChannel(c: NewChannel): Promise<Written & { name: string }>;
+  editChannel(id: string, ops: ChannelOp[]): Promise<Written>;
+  deleteChannel(id: string): Promise<{ id: string; name: string; deleted: true }>;
+}
+
+export class HttpEditApi implements EditApi {
   constructor(
     /** The server's origin (http://host:port), no trailing slash. */
     readonly base: string,

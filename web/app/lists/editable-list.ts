@@ -5,7 +5,9 @@
 import { css, html, nothing, type TemplateResult } from 'lit';
 import { state } from 'lit/decorators.js';
 import type { AppId, ObjectView } from '../core/describe.ts';
-import { apiBase, EditApi } from '../edit/api.ts';
+import { apiBase, type EditApi, HttpEditApi } from '../edit/api.ts';
+import { StateEditApi } from '../edit/state-api.ts';
+import { identityFor } from '../core/identity.ts';
 import { ObjectList } from './list-base.ts';
 
 /** The editor and create-form elements: focusable, with an update cycle to wait for. */
@@ -64,7 +66,12 @@ export abstract class EditableList extends ObjectList {
 
   protected get api(): EditApi {
     const base = apiBase(this.route?.server, location.origin);
-    if (this.editApi?.base !== base) this.editApi = new EditApi(base);
+    // signed in: the State API as that user; otherwise the server's HTTP API
+    const identity = identityFor(base);
+    const wanted = identity.credential ? 'state' : 'http';
+    if (this.editApi?.base !== base || (this.editApi instanceof StateEditApi ? 'state' : 'http') !== wanted) {
+      this.editApi = wanted === 'state' ? new StateEditApi(base, identity) : new HttpEditApi(base);
+    }
     return this.editApi;
   }
 

@@ -37,9 +37,10 @@ export class StateosLists extends LitElement {
 
   override render() {
     return html`<p class="intro">
-        The business objects this browser holds. It joined the state server as a viewer over WebRTC; every metadata STU the server has
-        is copied into this page's own ring in IndexedDB, and the objects are rebuilt from them here, so the lists change the moment a
-        server anywhere in the cluster changes an object.
+        The business objects this browser holds. It joined the state server as a viewer over WebRTC; every metadata STU of what a
+        viewer may read (the objects anonymous may read: their ACLs say so) is copied into this page's own ring in IndexedDB, and the
+        objects are rebuilt from them here, so the lists change the moment a server anywhere in the cluster changes an object. Signed
+        in, your changes go to the server's State API as you.
       </p>
       <stateos-upload .route=${this.route} .viewer=${this.viewer}></stateos-upload>
       <stateos-media-list .model=${this.model} .route=${this.route}></stateos-media-list>

@@ -14,6 +14,8 @@ import { ConnectionController } from '../controllers/connection-controller.ts';
 import '../player/stateos-player.ts';
 import '../system/system-view.ts';
 import './connection-status.ts';
+import './sign-in.ts';
+import { apiBase } from '../edit/api.ts';
 import { hrefFor, type Route, Router, VIEWS } from './router.ts';
 
 @customElement('stateos-app')
@@ -216,6 +218,7 @@ export class StateosApp extends LitElement {
           <a href="/demo/" title="The whole system in this tab: four state servers in the page">Demo</a>
         </nav>
         <stateos-connection .model=${this.connection}></stateos-connection>
+        <stateos-sign-in .server=${apiBase(route.server, location.origin)}></stateos-sign-in>
       </header>
       <main id="main" tabindex="-1" class=${route.view} @click=${this.router.onClick}>
         ${this.conn.value?.storage ? html`<p class="storage-banner" role="alert">This browser could not store what the server sent (${this.conn.value.storage}).</p>` : nothing}
