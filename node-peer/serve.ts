@@ -22,7 +22,7 @@ import { staticRoutes } from './http/static.ts';
 import { StateNode } from './node.ts';
 import { resolveClusterKey } from './sync/cluster-key.ts';
 import { discover } from './sync/discover.ts';
-import { apiClientRoutes } from './api/index.ts';
+import { apiClientRoutes, type ClientServiceOptions } from './api/index.ts';
 import { loadAdminKey, publishIssuer, tokenAuthenticator } from './api/identity.ts';
 import { doors } from './api/doors.ts';
 import { wsApi } from './api/websocket.ts';
@@ -279,29 +279,19 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         part: async (id: Guid, part: 'init' | number) => (part === 'init' ? segmenter.init(id) : (await segmenter.segment(id, part)).bytes),
       },
     };
-    const api = apiClientRoutes({
+    const service: ClientServiceOptions = {
       ...files,
       engine: node.engine,
       authenticate,
       tickets: (user, object) => issueTicket(clusterKey, { user, object }),
       server: node.guid,
-      maxPerAddress: guard.limits.perAddress,
-      redirect: (address) => redirectFor(address),
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
-      newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }),
+      redirect: (address) => redirectFor(address),
       log: opts.log,
-    });
+    };
+    const api = apiClientRoutes({ ...service, maxPerAddress: guard.limits.perAddress, newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }) });
     // the same API over a WebSocket (GET /api/ws), for tools that cannot do WebRTC
-    const ws = wsApi({
-      ...files,
-      engine: node.engine,
-      authenticate,
-      tickets: (user, object) => issueTicket(clusterKey, { user, object }),
-      server: node.guid,
-      writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
-      redirect: (address) => redirectFor(address),
-      log: opts.log,
-    });
+    const ws = wsApi(service);
     apiClients = () => api.clients() + ws.clients();
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate, guard });

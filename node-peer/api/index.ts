@@ -18,10 +18,10 @@ import { SIGNALING_LABEL } from '../../shared/stx/transport.ts';
 import { fingerprintText } from '../../shared/sync/admission.ts';
 import { readJson, type Route, sendError, sendJson } from '../http/server.ts';
 
-export interface ApiRoutesOptions {
+/** What every State API connection of a server is served with, over either transport. */
+export interface ClientServiceOptions {
   engine: StateEngine;
   writerFor(user: Guid): ObjectWriter;
-  newLink(): WebrtcLink;
   /** Who a client is (ApiRegister's token and proof); default: anonymous only, a token refused. */
   authenticate?: ApiServiceOptions['authenticate'];
   /** Tickets for the HTTP/HLS/RTSP doors (node-peer/api/doors.ts). */
@@ -34,6 +34,26 @@ export interface ApiRoutesOptions {
   /** Where to send a client registering from `address` instead (shared/api/redirect.ts). */
   redirect?(address: string | undefined): Redirect | undefined;
   log: Logger;
+}
+
+/** Serves the State API on the connection of a client from `address`, bound to `binding`. */
+export function serveClient(conn: SignalingConnection, opts: ClientServiceOptions, address: string | undefined, binding: ApiServiceOptions['binding']) {
+  return serveApi(conn, {
+    engine: opts.engine,
+    writerFor: opts.writerFor,
+    authenticate: opts.authenticate ?? anonymousOnly,
+    tickets: opts.tickets,
+    server: opts.server,
+    uploads: opts.uploads,
+    downloads: opts.downloads,
+    redirect: opts.redirect && (() => opts.redirect?.(address)),
+    binding,
+    log: opts.log,
+  });
+}
+
+export interface ApiRoutesOptions extends ClientServiceOptions {
+  newLink(): WebrtcLink;
   maxClients?: number;
   maxPending?: number;
   /** Clients one address may have at once. Default 128. */
@@ -88,18 +108,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
       entry.conn = conn;
       conn.onClose(() => link.close('api connection closed'));
       // the handlers first, synchronously: a client registers the moment its channel is open
-      serveApi(conn, {
-        engine: opts.engine,
-        writerFor: opts.writerFor,
-        authenticate: opts.authenticate ?? anonymousOnly,
-        tickets: opts.tickets,
-        server: opts.server,
-        uploads: opts.uploads,
-        downloads: opts.downloads,
-        redirect: opts.redirect && (() => opts.redirect?.(address)),
-        binding: linkBinding(link),
-        log: opts.log,
-      });
+      serveClient(conn, opts, address, linkBinding(link));
     });
     void link
       .connected()

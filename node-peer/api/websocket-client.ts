@@ -3,12 +3,10 @@
 // (shared/api/client.ts) with the binding the server sends first (ApiHello). For tools and the CLI.
 import { randomBytes } from 'node:crypto';
 import { connect as tcp, type Socket } from 'node:net';
-import { ApiClient, type ApiConnection } from '../../shared/api/client.ts';
-import { ApiMethod } from '../../shared/api/service.ts';
+import { ApiClient, type ApiConnection, helloBinding } from '../../shared/api/client.ts';
 import { SignalingConnection } from '../../shared/stx/connection.ts';
 import { err } from '../../shared/stx/errors.ts';
 import { WS_SUBPROTOCOL } from '../../shared/stx/ws/channel.ts';
-import { fromBase64Url } from '../../shared/util/base64.ts';
 import { acceptKey, socketChannel } from './websocket.ts';
 
 const MAX_HANDSHAKE = 16 * 1024;
@@ -29,14 +27,7 @@ export async function connectApiWs(url: string, opts: { timeoutMs?: number } = {
     const head = await handshake(socket, u, key);
     const channel = socketChannel(socket, 'client', head);
     const conn = new SignalingConnection(channel);
-    const binding = new Promise<Uint8Array>((resolve, reject) => {
-      conn.handle(ApiMethod.Hello, (m) => {
-        const b = fromBase64Url(m.attrs.binding ?? '');
-        if (!b || b.length !== 32) reject(err('BAD_PARAM', 'ApiHello without a 32-byte binding'));
-        else resolve(b);
-      });
-      conn.onClose((reason) => reject(err('CLOSED', `the WebSocket closed before ApiHello: ${reason}`)));
-    });
+    const binding = helloBinding(conn);
     const client = new ApiClient(conn);
     return { client, binding: await binding, close: () => conn.close('done') };
   } catch (e) {

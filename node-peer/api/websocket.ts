@@ -7,13 +7,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../../shared/log.ts';
-import { ApiMethod, type ApiServiceOptions, serveApi } from '../../shared/api/service.ts';
+import { ApiMethod } from '../../shared/api/service.ts';
 import { SignalingConnection } from '../../shared/stx/connection.ts';
 import { CloseCode, closePayload, encodeFrame, FrameParser, Opcode, WsError } from '../../shared/stx/ws/codec.ts';
 import { WS_MAX_MESSAGE, WS_SUBPROTOCOL, WsChannel } from '../../shared/stx/ws/channel.ts';
 import { toBase64Url } from '../../shared/util/base64.ts';
-import { anonymousOnly } from './index.ts';
+import { type ClientServiceOptions, serveClient } from './index.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export const acceptKey = (key: string): string => createHash('sha1').update(key + GUID).digest('base64');
@@ -106,10 +105,7 @@ export function socketChannel(socket: Socket, role: 'server' | 'client', head: U
   return channel;
 }
 
-export interface WsApiOptions extends Pick<ApiServiceOptions, 'engine' | 'writerFor' | 'tickets' | 'server' | 'uploads' | 'downloads'> {
-  authenticate?: ApiServiceOptions['authenticate'];
-  redirect?(address: string | undefined): ReturnType<NonNullable<ApiServiceOptions['redirect']>>;
-  log: Logger;
+export interface WsApiOptions extends ClientServiceOptions {
   /** WebSocket API clients at once. Default 256. */
   maxClients?: number;
   timers?: SocketTimers;
@@ -145,19 +141,7 @@ export function wsApi(opts: WsApiOptions): { upgrade(req: IncomingMessage, socke
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256, maxInFlight: 256, maxWaiting: 1024 });
       conn.onClose(() => channel.close());
       const binding = new Uint8Array(randomBytes(32));
-      const address = socket.remoteAddress;
-      serveApi(conn, {
-        engine: opts.engine,
-        writerFor: opts.writerFor,
-        authenticate: opts.authenticate ?? anonymousOnly,
-        tickets: opts.tickets,
-        server: opts.server,
-        uploads: opts.uploads,
-        downloads: opts.downloads,
-        redirect: opts.redirect && (() => opts.redirect?.(address)),
-        binding,
-        log: opts.log,
-      });
+      serveClient(conn, opts, socket.remoteAddress, binding);
       conn.send(ApiMethod.Hello, { attrs: { binding: toBase64Url(binding) } });
     },
   };

@@ -7,6 +7,8 @@ import type { SignalingConnection } from '../stx/connection.ts';
 import type { Message } from '../stx/message.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Acl } from './acl.ts';
+import { err } from '../stx/errors.ts';
+import { fromBase64Url } from '../util/base64.ts';
 import { FILE_CHUNK, FileMethod } from './files.ts';
 import { presentCredential } from './token.ts';
 import { ApiMethod, type ApiObject, type Kind } from './service.ts';
@@ -224,4 +226,18 @@ export async function openApi(url: string, connect: (url: string) => Promise<Api
     const back = await connect(url);
     return { conn: back, url, registered: await register(back, true) };
   }
+}
+
+/** The channel binding a WebSocket server sends first (ApiHello); rejects when the connection closes before it. */
+export function helloBinding(conn: SignalingConnection): Promise<Uint8Array> {
+  const binding = new Promise<Uint8Array>((resolve, reject) => {
+    conn.handle(ApiMethod.Hello, (m) => {
+      const b = fromBase64Url(m.attrs.binding ?? '');
+      if (!b || b.length !== 32) reject(err('BAD_PARAM', 'ApiHello without a 32-byte binding'));
+      else resolve(b);
+    });
+    conn.onClose((reason) => reject(err('CLOSED', `the WebSocket closed before ApiHello: ${reason}`)));
+  });
+  binding.catch(() => undefined); // awaited by the caller; not unhandled when the socket fails first
+  return binding;
 }

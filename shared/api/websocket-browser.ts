@@ -4,9 +4,7 @@
 import { SignalingConnection } from '../stx/connection.ts';
 import { err } from '../stx/errors.ts';
 import { WS_SUBPROTOCOL, WsChannel } from '../stx/ws/channel.ts';
-import { fromBase64Url } from '../util/base64.ts';
-import { ApiClient, type ApiConnection } from './client.ts';
-import { ApiMethod } from './service.ts';
+import { ApiClient, type ApiConnection, helloBinding } from './client.ts';
 
 /** What is used of a WHATWG WebSocket. */
 interface SocketLike {
@@ -74,15 +72,7 @@ export async function connectApiBrowser(url: string, Ctor: WebSocketCtor = (glob
     else channel.close(); // STX is binary: a text message is not from a server of ours
   };
   const conn = new SignalingConnection(channel);
-  const binding = new Promise<Uint8Array>((resolve, reject) => {
-    conn.handle(ApiMethod.Hello, (m) => {
-      const b = fromBase64Url(m.attrs.binding ?? '');
-      if (!b || b.length !== 32) reject(err('BAD_PARAM', 'ApiHello without a 32-byte binding'));
-      else resolve(b);
-    });
-    conn.onClose((reason) => reject(err('CLOSED', `the WebSocket closed before ApiHello: ${reason}`)));
-  });
-  binding.catch(() => undefined); // awaited below; not unhandled when the socket fails first
+  const binding = helloBinding(conn);
   await opened;
   return { client: new ApiClient(conn), binding: await binding, close: () => conn.close('done') };
 }
