@@ -4,7 +4,6 @@
 //   nothing: the bare STX round trip through the same transport, server and event loops);
 // - requests per second from 100 WebSocket clients at once, each with one request outstanding (List of
 //   media); baseline: 100 keep-alive HTTP clients doing GET /api/objects (the same list) on the same server.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,31 +13,14 @@ import { connectApiWs } from '../node-peer/api/websocket-client.ts';
 import { shutdownWebrtc } from '../node-peer/webrtc/index.ts';
 import type { ApiConnection } from '../shared/api/client.ts';
 import type { Guid } from '../shared/stu/guid.ts';
+import { serve } from '../tests/helpers/cli.ts';
 import type { Figure } from './figure.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
-
-function serve(dir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(
-    process.execPath,
-    [join(ROOT, 'bin/stateos.js'), 'serve', '--data', dir, '--http', '127.0.0.1:0', '--rtsp', 'off', '--sample', '--meta-size', '16M', '--data-size', '64M', '--redirect-over', 'off', '--max-per-address', '512', '--cluster-key', 'bench-api-cluster-key-0001'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve({ proc, url: m[1] });
-    });
-  });
-}
 
 /** Round trips (µs) of `fn`, `n` times in a row after a warm-up. */
 async function roundTrips(n: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -86,7 +68,8 @@ function httpGet(agent: Agent, url: URL): Promise<void> {
 
 export async function benchApi({ quick }: { quick: boolean }): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'stateos-bench-api-'));
-  const { proc, url } = await serve(dir);
+  const server = await serve(['--data', dir, '--rtsp', 'off', '--sample', '--meta-size', '16M', '--data-size', '64M', '--redirect-over', 'off', '--max-per-address', '512']);
+  const url = server.url;
   const open: ApiConnection[] = [];
   const figures: Figure[] = [];
   try {
@@ -133,8 +116,7 @@ export async function benchApi({ quick }: { quick: boolean }): Promise<Figure[]>
     return figures;
   } finally {
     for (const c of open) c.close();
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
+    await server.stop();
     shutdownWebrtc();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // node-datachannel) uploads a lossless H.264 clip to a `stateos serve` process; the bytes' MiB/s over the
 // upload data channel (into the server's temporary file) next to the raw data channel between two
 // processes (same message size, into a sink that only counts), and the whole upload with the ingest.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { SIGNALING_OPTIONS } from '../shared/stx/transport.ts';
 import { SyncHub } from '../shared/sync/hub.ts';
 import { RingStore } from '../shared/sync/store.ts';
 import { makeLink } from '../node-peer/webrtc/index.ts';
+import { serve, type Served } from '../tests/helpers/cli.ts';
 import type { Figure } from './figure.ts';
 
 const MiB = 1024 * 1024;
@@ -30,21 +31,6 @@ async function waitFor<T>(what: string, fn: () => T | undefined, ms: number): Pr
   }
 }
 
-function serve(dir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/stateos.js'), 'serve', '--data', dir, '--http', '127.0.0.1:0', '--rtsp', 'off', '--meta-size', '16M', '--data-size', '1G', '--cluster-key', 'bench-upload-cluster-key-01'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /serving (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve({ proc, url: m[1] });
-    });
-  });
-}
 
 /** The raw data channel (node-datachannel) between two processes: `size`-byte messages with backpressure, into a sink. */
 async function rawChannel(bytes: number, size: number): Promise<number> {
@@ -84,13 +70,13 @@ export async function benchUpload({ quick }: { quick: boolean }): Promise<Figure
   const [size, seconds] = quick ? ['1280x720', '8'] : ['1920x1080', '16'];
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`, '-t', seconds, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', file]);
   const bytes = statSync(file).size;
-  let server: { proc: ChildProcess; url: string } | undefined;
+  let server: Served | undefined;
   let hub: SyncHub | undefined;
   try {
     log(`raw data channel between two processes, ${(bytes / MiB).toFixed(1)} MiB in 256 KiB messages`);
     const raw = await rawChannel(bytes, 256 * 1024);
     log(`  ${raw.toFixed(1)} MiB/s`);
-    server = await serve(join(tmp, 'server'));
+    server = await serve(['--data', join(tmp, 'server'), '--rtsp', 'off', '--meta-size', '16M', '--data-size', '1G', '--cluster-key', 'bench-upload-cluster-key-01']);
     hub = new SyncHub({
       store: new RingStore(newGuid(), await openMemoryRing(memoryDevices(1 << 20, 1 << 20))),
       role: 'viewer',
@@ -116,7 +102,7 @@ export async function benchUpload({ quick }: { quick: boolean }): Promise<Figure
     ];
   } finally {
     await Promise.race([hub?.close(), new Promise((r) => setTimeout(r, 3000))]);
-    server?.proc.kill('SIGKILL');
+    await server?.stop('SIGKILL');
     rmSync(tmp, { recursive: true, force: true });
   }
 }
