@@ -99,7 +99,11 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
     const matches = routes.filter((r) => (r.path.endsWith('/') ? url.pathname.startsWith(r.path) : url.pathname === r.path));
     if (matches.length === 0) return sendError(res, 404, `no such resource: ${url.pathname}`);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': matches.map((r) => r.method).join(', '), 'access-control-allow-headers': 'content-type, range, if-match' });
+      // pages of any origin may read (what anonymous may read); only the server's own pages may write: a
+      // preflight for anything but GET gets no allow-origin, so the browser does not send it (docs/SECURITY.md)
+      const wanted = String(req.headers['access-control-request-method'] ?? 'GET').toUpperCase();
+      const reads = wanted === 'GET' || wanted === 'HEAD';
+      res.writeHead(204, reads ? { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'content-type, range, if-match, authorization' } : { allow: matches.map((r) => r.method).join(', ') });
       return res.end();
     }
     const route = matches.find((r) => r.method === req.method || (req.method === 'HEAD' && r.method === 'GET'));

@@ -87,6 +87,10 @@ describe('the HTTP API as a door', () => {
     expect(post.status).toBe(403);
     expect(((await post.json()) as { error: string }).error).toMatch(/State API/);
     expect(await status(`/api/playlists/${playlistId}`, { method: 'DELETE' })).toBe(403);
+    // a page of another origin may read, not write: its preflight for a write gets no allow-origin
+    const pre = (method: string) => fetch(`${server.url}/api/playlists`, { method: 'OPTIONS', headers: { origin: 'http://elsewhere.example', 'access-control-request-method': method } });
+    expect((await pre('GET')).headers.get('access-control-allow-origin')).toBe('*');
+    expect((await pre('POST')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('shows a ticket holder what its user may read; bad tickets are 401', async () => {
