@@ -116,7 +116,8 @@ export function wsApi(opts: WsApiOptions): { upgrade(req: IncomingMessage, socke
   const live = new Set<WsChannel>();
   const refuse = (socket: Socket, status: number, text: string, reason: string, extra = '') => {
     const body = JSON.stringify({ error: reason });
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+    // said, then gone: a socket taken from the HTTP server must not hold its close
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`, () => socket.destroy());
   };
   return {
     clients: () => live.size,

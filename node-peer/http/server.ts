@@ -142,7 +142,7 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
     const handler = Object.hasOwn(upgrades, path) ? upgrades[path] : undefined;
     if (!handler || guard.banned(socket.remoteAddress)) {
       const status = handler ? '429 Too Many Requests' : '404 Not Found';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
       return;
     }
     try {

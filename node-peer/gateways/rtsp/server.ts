@@ -65,7 +65,8 @@ export async function startRtsp(source: MediaSource, options: RtspOptions): Prom
   const server: Server = createServer((socket) => {
     if (connections.size >= opts.maxConnections) {
       socket.on('error', () => undefined);
-      socket.end(formatResponse(503, [['Server', serverName()]], `at most ${opts.maxConnections} connections`));
+      // said, then gone: an untracked socket must not hold the server's close
+      socket.end(formatResponse(503, [['Server', serverName()]], `at most ${opts.maxConnections} connections`), () => socket.destroy());
       return;
     }
     const addr = socket.remoteAddress;
@@ -73,7 +74,7 @@ export async function startRtsp(source: MediaSource, options: RtspOptions): Prom
     if (admitted !== 'ok') {
       const r = refusal(admitted, addr, opts.guard!.limits);
       socket.on('error', () => undefined);
-      socket.end(formatResponse(r.status === 429 ? 503 : r.status, [['Server', serverName()]], r.reason));
+      socket.end(formatResponse(r.status === 429 ? 503 : r.status, [['Server', serverName()]], r.reason), () => socket.destroy());
       return;
     }
     const c = new Connection(socket, ctx, () => {

@@ -74,4 +74,10 @@ describe('limits per address', () => {
     expect(other.text()).toMatch(/^RTSP\/1\.0 200 /);
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
   });
+
+  it('shuts down at once, refused sockets and all (they once held it until the 10 s watchdog)', async () => {
+    for (const s of open) s.destroy();
+    expect(await server.stop()).toBe(0);
+    expect(server.stderr()).not.toMatch(/more than 10 s/);
+  });
 });
