@@ -287,6 +287,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       server: node.guid,
       writerFor: (user) => ({ engine: node.engine, create: (init, body) => node.stus.create({ ...init, user: init.user ?? user }, body) }),
       redirect: (address) => redirectFor(address),
+      servers: () => (opts.redirectOver === false ? [] : h0.servers().flatMap((p) => (p.peerInfo?.url ? [p.peerInfo.url] : []))),
       log: opts.log,
     };
     const api = apiClientRoutes({ ...service, maxPerAddress: guard.limits.perAddress, newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }) });

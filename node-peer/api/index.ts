@@ -33,6 +33,8 @@ export interface ClientServiceOptions {
   downloads?: ApiServiceOptions['downloads'];
   /** Where to send a client registering from `address` instead (shared/api/redirect.ts). */
   redirect?(address: string | undefined): Redirect | undefined;
+  /** The URLs of the other servers, offered to clients to measure. */
+  servers?(): string[];
   log: Logger;
 }
 
@@ -47,6 +49,7 @@ export function serveClient(conn: SignalingConnection, opts: ClientServiceOption
     uploads: opts.uploads,
     downloads: opts.downloads,
     redirect: opts.redirect && (() => opts.redirect?.(address)),
+    servers: opts.servers,
     binding,
     log: opts.log,
   });

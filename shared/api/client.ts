@@ -36,6 +36,8 @@ export interface Registered {
   server?: string;
   /** Go there instead (and say `redirected` when registering there). */
   redirect?: { url: string; reason: string };
+  /** The other servers of the cluster, to measure (openApi moves to one much nearer). */
+  servers?: string[];
 }
 
 const enc = new TextEncoder();
@@ -67,6 +69,7 @@ export class ApiClient {
     const out: Registered = { user: r.attrs.user ?? '', anonymous: r.attrs.anonymous === '1' };
     if (r.attrs.server) out.server = r.attrs.server;
     if (r.attrs.redirect) out.redirect = { url: r.attrs.redirect, reason: r.attrs.reason ?? '' };
+    if (r.attrs.servers) out.servers = r.attrs.servers.split(' ').filter((u) => /^https?:\/\/\S+$/.test(u));
     return out;
   }
 
@@ -191,6 +194,39 @@ export interface OpenOptions {
   app?: string;
   /** Follow a redirect (default true): one, never a chain. */
   follow?: boolean;
+  /**
+   * Measures the round trip to a server, ms (default: GET /api/health, 1 s at most; Infinity when it
+   * fails). With the servers the first one offers, the client moves to one whose round trip is under half
+   * of the first's and at least 5 ms less (measured round trip: docs/API.md, "Redirect").
+   */
+  measure?: (url: string) => Promise<number>;
+}
+
+/** The round trip of GET /api/health, ms, the best of two; Infinity when it fails or takes over 1 s. */
+export async function measureRoundTrip(url: string): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const t0 = performance.now();
+    try {
+      const r = await fetch(new URL('/api/health', url), { signal: AbortSignal.timeout(1000), cache: 'no-store' });
+      await r.arrayBuffer();
+      if (r.ok) best = Math.min(best, performance.now() - t0);
+    } catch {
+      return best;
+    }
+  }
+  return best;
+}
+
+/** The server to move to among `offered`, by measured round trip; undefined to stay at `here`. */
+export async function nearestServer(here: string, offered: string[], measure: (url: string) => Promise<number>): Promise<{ url: string; reason: string } | undefined> {
+  const candidates = offered.filter((u) => u !== here).slice(0, 3);
+  if (candidates.length === 0) return undefined;
+  const [mine, ...theirs] = await Promise.all([here, ...candidates].map((u) => measure(u).catch(() => Infinity)));
+  const i = theirs.indexOf(Math.min(...theirs));
+  const best = theirs[i];
+  if (!(best < mine / 2 && mine - best >= 5)) return undefined;
+  return { url: candidates[i], reason: `nearer: ${best.toFixed(1)} ms round trip there, ${mine.toFixed(1)} ms here` };
 }
 
 /**
@@ -211,7 +247,7 @@ export async function openApi(url: string, connect: (url: string) => Promise<Api
     first.close();
     throw e;
   }
-  const go = registered.redirect;
+  const go = registered.redirect ?? (opts.follow !== false && registered.servers?.length ? await nearestServer(url, registered.servers, opts.measure ?? measureRoundTrip) : undefined);
   if (!go || opts.follow === false) return { conn: first, url, registered };
   first.close();
   try {

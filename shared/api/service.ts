@@ -78,6 +78,8 @@ export interface ApiServiceOptions {
   maxList?: number;
   /** This server's GUID, told to registering clients. */
   server?: string;
+  /** The URLs of the other servers of the cluster, offered to a client to measure (openApi). */
+  servers?(): string[];
   /** Where to send this client instead (shared/api/redirect.ts), asked once it has registered. */
   redirect?(): Redirect | undefined;
   /** Issues a ticket for `user` (optionally for one object); without it, Ticket is UNSUPPORTED. */
@@ -195,6 +197,10 @@ export function serveApi(conn: SignalingConnection, opts: ApiServiceOptions): { 
       attrs.redirect = go.url;
       attrs.reason = go.reason;
       log.info('api client redirected', { user: who.user, to: go.url, reason: go.reason });
+    } else if (m.attrs.redirected !== '1') {
+      // the other servers it may measure its round trip to, and move to when one is much nearer
+      const others = opts.servers?.().slice(0, 8) ?? [];
+      if (others.length > 0) attrs.servers = others.join(' ');
     }
     return { attrs };
   });

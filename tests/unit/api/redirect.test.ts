@@ -41,7 +41,7 @@ describe('the redirect policy', () => {
 
 describe('openApi', () => {
   /** A server reachable by URL over the memory transport, redirecting with `redirect` (or an unreachable URL). */
-  const servers = new Map<string, { redirect?: Redirect; registered: string[] }>();
+  const servers = new Map<string, { redirect?: Redirect; offers?: string[]; registered: string[] }>();
   const connect = async (url: string): Promise<ApiConnection> => {
     const s = servers.get(url);
     if (!s) throw new Error(`cannot reach ${url}`);
@@ -52,6 +52,7 @@ describe('openApi', () => {
       binding: new Uint8Array(32),
       server: url,
       redirect: () => s.redirect,
+      servers: () => s.offers ?? [],
       writerFor: () => {
         throw new Error('no writes');
       },
@@ -87,5 +88,25 @@ describe('openApi', () => {
     expect(r.registered.redirect).toBeUndefined();
     expect(servers.get('c')!.registered).toHaveLength(2);
     r.conn.close();
+  });
+
+  it('moves to an offered server whose measured round trip is much shorter, and only then', async () => {
+    servers.set('http://far:1', { offers: ['http://near:1', 'http://mid:1'], registered: [] });
+    servers.set('http://near:1', { offers: ['http://far:1'], registered: [] });
+    servers.set('http://mid:1', { registered: [] });
+    const rtt: Record<string, number> = { 'http://far:1': 40, 'http://near:1': 3, 'http://mid:1': 30 };
+    const r = await openApi('http://far:1', connect, { measure: async (u) => rtt[u] });
+    expect(r.url).toBe('http://near:1');
+    expect(r.redirected).toEqual({ from: 'http://far:1', reason: 'nearer: 3.0 ms round trip there, 40.0 ms here' });
+    expect(r.registered.servers).toBeUndefined(); // registered as redirected: nothing more offered
+    r.conn.close();
+    // not much better (over half), or a gain under 5 ms: stays
+    for (const [far, near, mid] of [[40, 25, 30], [6, 2, 9]]) {
+      const times: Record<string, number> = { 'http://far:1': far, 'http://near:1': near, 'http://mid:1': mid };
+      const stay = await openApi('http://far:1', connect, { measure: async (u) => times[u] });
+      expect(stay.url).toBe('http://far:1');
+      expect(stay.registered.servers).toEqual(['http://near:1', 'http://mid:1']);
+      stay.conn.close();
+    }
   });
 });
