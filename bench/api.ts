@@ -1,9 +1,13 @@
-// The State API (docs/API.md) against a `stateos serve` process with the sample:
-// - round trip of a request and its reply (Get of the sample), one client, over a WebSocket and over WebRTC
-//   (node-datachannel); baseline: on the same connection, a request that does no work (Unsubscribe from
+// The State API (docs/API.md) against a `stateos serve` process with the sample, per client transport
+// (TRANSPORTS below: WebRTC over node-datachannel, and the WebSocket):
+// - round trip of a request and its reply, one client: Get of the sample and List of media, one at a time
+//   after a warm-up; baseline: on the same connection, a request that does no work (Unsubscribe from
 //   nothing: the bare STX round trip through the same transport, server and event loops);
-// - requests per second from 100 WebSocket clients at once, each with one request outstanding (List of
-//   media); baseline: 100 keep-alive HTTP clients doing GET /api/objects (the same list) on the same server.
+// - requests per second from 100 clients at once (connected and registered in batches of 10), each with a
+//   few Gets of the sample outstanding, for a fixed time; baseline: 100 keep-alive HTTP clients doing
+//   GET /api/objects (the list holding the sample: the same object as JSON, no Get by id over HTTP) with
+//   as many requests outstanding, on the same server for the same time.
+import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,7 +17,7 @@ import { connectApiWs } from '../node-peer/api/websocket-client.ts';
 import { shutdownWebrtc } from '../node-peer/webrtc/index.ts';
 import type { ApiConnection } from '../shared/api/client.ts';
 import type { Guid } from '../shared/stu/guid.ts';
-import { serve } from '../tests/helpers/cli.ts';
+import { serve, type Served } from '../tests/helpers/cli.ts';
 import type { Figure } from './figure.ts';
 
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
@@ -21,6 +25,23 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
+
+/** How the bench reaches the server's State API: the one place a client transport plugs in. */
+export interface Transport {
+  name: string;
+  connect: (url: string) => Promise<ApiConnection>;
+}
+
+export const TRANSPORTS: Transport[] = [
+  { name: 'WebRTC (node-datachannel)', connect: (url) => connectApi(url, { backend: 'datachannel' }) },
+  { name: 'WebSocket', connect: (url) => connectApiWs(url) },
+];
+
+const CLIENTS = 100;
+/** Gets each client keeps outstanding under load. */
+const DEPTH = 4;
+/** Clients connecting at once: the server negotiates at most 16 links at a time (node-peer/api/index.ts). */
+const BATCH = 10;
 
 /** Round trips (µs) of `fn`, `n` times in a row after a warm-up. */
 async function roundTrips(n: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -37,22 +58,38 @@ async function roundTrips(n: number, fn: () => Promise<unknown>): Promise<number
 /** A request that does no work (Unsubscribe from nothing): the bare STX round trip of this connection. */
 const bare = (c: ApiConnection) => () => c.client.conn.request('Unsubscribe', {});
 
-/** `clients` loops, each one request at a time, for `ms`: requests per second and latencies (µs). */
-async function closedLoop(clients: number, ms: number, call: (i: number) => Promise<unknown>): Promise<{ rps: number; lat: number[] }> {
+interface Load {
+  rps: number;
+  lat: number[];
+  errors: number;
+  firstError?: string;
+}
+
+/** `loops` loops, each one request at a time, for `ms`: requests per second, latencies (µs), errors. */
+async function closedLoop(loops: number, ms: number, call: (i: number) => Promise<unknown>): Promise<Load> {
   const lat: number[] = [];
-  const end = performance.now() + ms;
+  const out: Load = { rps: 0, lat, errors: 0 };
+  const t0 = performance.now();
+  const end = t0 + ms;
   let done = 0;
   await Promise.all(
-    Array.from({ length: clients }, async (_, i) => {
+    Array.from({ length: loops }, async (_, i) => {
       while (performance.now() < end) {
-        const t0 = performance.now();
-        await call(i);
-        lat.push((performance.now() - t0) * 1000);
-        done++;
+        const t = performance.now();
+        try {
+          await call(i);
+          lat.push((performance.now() - t) * 1000);
+          done++;
+        } catch (e) {
+          out.errors++;
+          out.firstError ??= String(e);
+          await new Promise((r) => setTimeout(r, 10));
+        }
       }
     }),
   );
-  return { rps: done / (ms / 1000), lat };
+  out.rps = done / ((performance.now() - t0) / 1000);
+  return out;
 }
 
 function httpGet(agent: Agent, url: URL): Promise<void> {
@@ -66,57 +103,113 @@ function httpGet(agent: Agent, url: URL): Promise<void> {
   });
 }
 
+/** `n` clients connected and registered, `BATCH` at a time; those that failed are counted, not retried. */
+async function connectMany(t: Transport, url: string, n: number, open: ApiConnection[]): Promise<{ conns: ApiConnection[]; ms: number; failures: string[] }> {
+  const conns: ApiConnection[] = [];
+  const failures: string[] = [];
+  let empty = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += BATCH) {
+    const batch = await Promise.allSettled(
+      Array.from({ length: Math.min(BATCH, n - i) }, async () => {
+        const c = await t.connect(url);
+        open.push(c);
+        await c.client.register({ app: 'bench' });
+        return c;
+      }),
+    );
+    for (const r of batch) {
+      if (r.status === 'fulfilled') conns.push(r.value);
+      else failures.push(String((r.reason as Error)?.message ?? r.reason));
+    }
+    log(`${t.name}: connecting ${conns.length}/${n}${failures.length ? ` (${failures.length} failed)` : ''}`);
+    // two whole batches failing in a row: no more will come up
+    empty = batch.every((r) => r.status === 'rejected') ? empty + 1 : 0;
+    if (empty >= 2) break;
+  }
+  return { conns, ms: performance.now() - t0, failures };
+}
+
 export async function benchApi({ quick }: { quick: boolean }): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'stateos-bench-api-'));
-  const server = await serve(['--data', dir, '--rtsp', 'off', '--sample', '--meta-size', '16M', '--data-size', '64M', '--redirect-over', 'off', '--max-per-address', '512']);
-  const url = server.url;
   const open: ApiConnection[] = [];
+  let server: Served | undefined;
+  // the server is a child of this process: killed also when the bench dies before its `finally`
+  let child: ChildProcess | undefined;
+  const onExit = () => child?.kill('SIGKILL');
+  process.once('exit', onExit);
+  const closeAll = () => {
+    for (const c of open.splice(0)) c.close();
+  };
   const figures: Figure[] = [];
   try {
+    server = await serve(['--data', dir, '--rtsp', 'off', '--sample', '--meta-size', '8M', '--data-size', '32M', '--webrtc', 'datachannel', '--redirect-over', 'off', '--max-per-address', '512']);
+    child = server.proc;
+    const url = server.url;
     const n = quick ? 500 : 3000;
-    for (const [name, connect] of [
-      ['WebSocket', connectApiWs],
-      ['WebRTC (node-datachannel)', (u: string) => connectApi(u)],
-    ] as const) {
-      const c = await connect(url);
+    let sample: Guid | undefined;
+
+    for (const t of TRANSPORTS) {
+      const c = await t.connect(url);
       open.push(c);
       await c.client.register({ app: 'bench' });
-      const [sample] = await c.client.list('media');
-      log(`${name}: ${n} round trips of Get, and of a bare request`);
-      const api = await roundTrips(n, () => c.client.get(sample.id as Guid));
+      sample ??= (await c.client.list('media'))[0]?.id;
+      if (!sample) throw new Error('the server lists no media: --sample did not ingest?');
+      const id = sample;
+      log(`${t.name}: ${n} round trips each of Get, List and a no-work request, one client`);
+      const get = await roundTrips(n, () => c.client.get(id));
+      const list = await roundTrips(n, () => c.client.list('media'));
       const raw = await roundTrips(n, bare(c));
-      const m = quantile(api, 0.5);
-      const mr = quantile(raw, 0.5);
-      figures.push({ name: `API ${name}: Get round trip, median`, value: m, unit: 'µs', baseline: mr, baselineName: 'a no-work request, same connection', ratio: mr / m });
-      figures.push({ name: `API ${name}: Get round trip, p99`, value: quantile(api, 0.99), unit: 'µs', baseline: quantile(raw, 0.99), baselineName: 'bare STX p99', ratio: quantile(raw, 0.99) / quantile(api, 0.99) });
+      const [rm, r99] = [quantile(raw, 0.5), quantile(raw, 0.99)];
+      for (const [what, xs] of [['Get', get], ['List', list]] as const) {
+        const [m, p99] = [quantile(xs, 0.5), quantile(xs, 0.99)];
+        log(`  ${what}: median ${m.toFixed(0)} µs, p99 ${p99.toFixed(0)} µs (no-work request: ${rm.toFixed(0)} / ${r99.toFixed(0)} µs)`);
+        figures.push({ name: `API ${t.name}: ${what} round trip, median`, value: m, unit: 'µs', baseline: rm, baselineName: 'a no-work request, same connection', ratio: rm / m });
+        figures.push({ name: `API ${t.name}: ${what} round trip, p99`, value: p99, unit: 'µs', baseline: r99, baselineName: 'no-work request p99', ratio: r99 / p99 });
+      }
+      closeAll();
+    }
+    const id = sample!;
+
+    const ms = quick ? 3000 : 10_000;
+    const loads: { t: Transport; load: Load; clients: number }[] = [];
+    for (const t of TRANSPORTS) {
+      const { conns, ms: connectMs, failures } = await connectMany(t, url, CLIENTS, open);
+      if (failures.length) {
+        const kinds = new Map<string, number>();
+        for (const f of failures) kinds.set(f, (kinds.get(f) ?? 0) + 1);
+        for (const [f, k] of kinds) log(`  ${k} x ${f}`);
+      }
+      if (conns.length === 0) throw new Error(`${t.name}: no client connected (${failures[0]})`);
+      log(`${t.name}: ${conns.length} clients connected and registered in ${connectMs.toFixed(0)} ms`);
+      figures.push({ name: `API ${t.name}: ${conns.length} of ${CLIENTS} clients connected and registered`, value: connectMs, unit: 'ms' });
+      log(`${t.name}: running ${ms / 1000} s, ${conns.length} clients x ${DEPTH} Gets outstanding…`);
+      const load = await closedLoop(conns.length * DEPTH, ms, (i) => conns[i % conns.length].client.get(id));
+      log(`  ${load.rps.toFixed(0)} req/s, median ${quantile(load.lat, 0.5).toFixed(0)} µs, p99 ${quantile(load.lat, 0.99).toFixed(0)} µs${load.errors ? `, ${load.errors} errors (first: ${load.firstError})` : ''}`);
+      loads.push({ t, load, clients: conns.length });
+      closeAll();
+      // let the server see the links close before the next transport's clients come
+      await new Promise((r) => setTimeout(r, 500));
     }
 
-    const clients = 100;
-    const ms = quick ? 3000 : 10_000;
-    const t0 = performance.now();
-    const ws: ApiConnection[] = [];
-    for (let i = 0; i < clients; i += 10) {
-      const batch = await Promise.all(Array.from({ length: Math.min(10, clients - i) }, () => connectApiWs(url)));
-      for (const c of batch) await c.client.register({ app: 'bench' });
-      ws.push(...batch);
-      open.push(...batch);
-      log(`connected ${ws.length}/${clients} WebSocket clients`);
-    }
-    const connectMs = performance.now() - t0;
-    log(`${clients} clients for ${ms / 1000} s: List over the API, then GET /api/objects over HTTP`);
-    const apiRun = await closedLoop(clients, ms, (i) => ws[i].client.list('media'));
-    const agent = new Agent({ keepAlive: true, maxSockets: clients });
+    log(`HTTP: running ${ms / 1000} s, ${CLIENTS} keep-alive clients x ${DEPTH} GET /api/objects outstanding…`);
+    const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
     const objects = new URL('/api/objects', url);
-    const httpRun = await closedLoop(clients, ms, () => httpGet(agent, objects));
-    agent.destroy();
-    figures.push({ name: `API: requests/s from ${clients} WebSocket clients (List)`, value: apiRun.rps, unit: 'req/s', baseline: httpRun.rps, baselineName: `${clients} keep-alive HTTP clients, GET /api/objects`, ratio: apiRun.rps / httpRun.rps });
-    figures.push({ name: `API: latency under ${clients} clients, median`, value: quantile(apiRun.lat, 0.5), unit: 'µs', baseline: quantile(httpRun.lat, 0.5), baselineName: 'HTTP median', ratio: quantile(httpRun.lat, 0.5) / quantile(apiRun.lat, 0.5) });
-    figures.push({ name: `API: latency under ${clients} clients, p99`, value: quantile(apiRun.lat, 0.99), unit: 'µs', baseline: quantile(httpRun.lat, 0.99), baselineName: 'HTTP p99', ratio: quantile(httpRun.lat, 0.99) / quantile(apiRun.lat, 0.99) });
-    figures.push({ name: `API: ${clients} WebSocket clients connected and registered`, value: connectMs, unit: 'ms' });
+    const http = await closedLoop(CLIENTS * DEPTH, ms, () => httpGet(agent, objects)).finally(() => agent.destroy());
+    const [hm, h99] = [quantile(http.lat, 0.5), quantile(http.lat, 0.99)];
+    log(`  ${http.rps.toFixed(0)} req/s, median ${hm.toFixed(0)} µs, p99 ${h99.toFixed(0)} µs${http.errors ? `, ${http.errors} errors (first: ${http.firstError})` : ''}`);
+    for (const { t, load, clients } of loads) {
+      const [m, p99] = [quantile(load.lat, 0.5), quantile(load.lat, 0.99)];
+      figures.push({ name: `API ${t.name}: requests/s, ${clients} clients x ${DEPTH} Gets`, value: load.rps, unit: 'req/s', baseline: http.rps, baselineName: `${CLIENTS} keep-alive HTTP clients, GET /api/objects`, ratio: load.rps / http.rps });
+      figures.push({ name: `API ${t.name}: latency under load, median`, value: m, unit: 'µs', baseline: hm, baselineName: 'HTTP median', ratio: hm / m });
+      figures.push({ name: `API ${t.name}: latency under load, p99`, value: p99, unit: 'µs', baseline: h99, baselineName: 'HTTP p99', ratio: h99 / p99 });
+      if (load.errors) figures.push({ name: `API ${t.name}: failed requests under load`, value: load.errors, unit: 'requests', baseline: http.errors, baselineName: 'HTTP' });
+    }
     return figures;
   } finally {
-    for (const c of open) c.close();
-    await server.stop();
+    closeAll();
+    if (server && !(await Promise.race([server.stop('SIGTERM').then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]))) await server.stop('SIGKILL');
+    process.off('exit', onExit);
     shutdownWebrtc();
     rmSync(dir, { recursive: true, force: true });
   }
