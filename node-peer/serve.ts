@@ -138,6 +138,7 @@ export function apiRoutes(node: StateNode, hub?: SyncHub, discovery?: Discovery,
     {
       method: 'POST',
       path: '/api/peer',
+      anyOrigin: true,
       handler: async (req, res) => {
         const body = await readJson(req, res, MAX_OFFER_BODY);
         if (!body) return;

@@ -127,6 +127,7 @@ export function apiClientRoutes(opts: ApiRoutesOptions): { routes: Route[]; clie
     {
       method: 'POST',
       path: '/api/client',
+      anyOrigin: true,
       handler: async (req, res) => {
         const body = await readJson(req, res, 64 * 1024);
         if (!body) return;

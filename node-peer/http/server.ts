@@ -11,6 +11,8 @@ export interface Route {
   /** Exact path, or a prefix ending in '/'. */
   path: string;
   handler: Handler;
+  /** Pages of any origin may call it (a WebRTC offer: what comes of it is decided by the protocol, not the origin). */
+  anyOrigin?: boolean;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -102,8 +104,8 @@ export function startHttp(routes: Route[], host: string, port: number, log: Logg
       // pages of any origin may read (what anonymous may read); only the server's own pages may write: a
       // preflight for anything but GET gets no allow-origin, so the browser does not send it (docs/SECURITY.md)
       const wanted = String(req.headers['access-control-request-method'] ?? 'GET').toUpperCase();
-      const reads = wanted === 'GET' || wanted === 'HEAD';
-      res.writeHead(204, reads ? { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'content-type, range, if-match, authorization' } : { allow: matches.map((r) => r.method).join(', ') });
+      const reads = wanted === 'GET' || wanted === 'HEAD' || matches.some((r) => r.method === wanted && r.anyOrigin === true);
+      res.writeHead(204, reads ? { 'access-control-allow-origin': '*', 'access-control-allow-methods': `GET, HEAD${wanted === 'GET' || wanted === 'HEAD' ? '' : `, ${wanted}`}`, 'access-control-allow-headers': 'content-type, range, if-match, authorization' } : { allow: matches.map((r) => r.method).join(', ') });
       return res.end();
     }
     const route = matches.find((r) => r.method === req.method || (req.method === 'HEAD' && r.method === 'GET'));

@@ -91,6 +91,11 @@ describe('the HTTP API as a door', () => {
     const pre = (method: string) => fetch(`${server.url}/api/playlists`, { method: 'OPTIONS', headers: { origin: 'http://elsewhere.example', 'access-control-request-method': method } });
     expect((await pre('GET')).headers.get('access-control-allow-origin')).toBe('*');
     expect((await pre('POST')).headers.get('access-control-allow-origin')).toBeNull();
+    // except the WebRTC offers (a viewer's page may be served from anywhere): the protocol decides what comes of them
+    for (const path of ['/api/peer', '/api/client']) {
+      const r = await fetch(`${server.url}${path}`, { method: 'OPTIONS', headers: { origin: 'http://elsewhere.example', 'access-control-request-method': 'POST' } });
+      expect(r.headers.get('access-control-allow-origin'), path).toBe('*');
+    }
   });
 
   it('shows a ticket holder what its user may read; bad tickets are 401', async () => {
