@@ -293,7 +293,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     };
     const api = apiClientRoutes({ ...service, maxPerAddress: guard.limits.perAddress, newLink: () => makeLink(backend, { iceServers: opts.iceServers ?? [], log: opts.log }) });
     // the same API over a WebSocket (GET /api/ws), for tools that cannot do WebRTC
-    const ws = wsApi(service);
+    // at most 8 per address unless --max-per-address says otherwise (a bench, clients behind one NAT)
+    const ws = wsApi({ ...service, maxPerAddress: opts.addressLimits?.perAddress });
     apiClients = () => api.clients() + ws.clients();
     if (opts.rtsp !== false) {
       rtsp = await startRtspGateway(media, opts.rtsp, { log: opts.log, sessionTimeoutMs: opts.rtspTimeoutMs, schedules: (name) => node.schedules(name), doors: gate, guard });

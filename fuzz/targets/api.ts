@@ -185,12 +185,13 @@ export const wsFramesTarget = target({
       encodeFrame(Opcode.ping, Uint8Array.of(1), m),
       encodeFrame(Opcode.binary, enc.encode('server')),
       encodeFrame(Opcode.binary, new Uint8Array(70_000)),
+      new Uint8Array([...encodeFrame(Opcode.binary, new Uint8Array(200), m, false), ...encodeFrame(Opcode.ping, Uint8Array.of(7), m), ...encodeFrame(Opcode.continuation, new Uint8Array(50_000), m)]),
     ];
     return {
       arb: fc.tuple(fc.oneof(mutated(seeds, { maxMutations: 6 }), fc.uint8Array({ maxLength: 64 })), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 })),
       show: ([b, masked, cuts]) => `${masked ? 'server' : 'client'} ${JSON.stringify(cuts)} ${Buffer.from(b.subarray(0, 512)).toString('hex')}`,
       check: ([b, masked, cuts]) => {
-        const p = new FrameParser({ masked, maxMessage: 64 * 1024 });
+        const p = new FrameParser({ masked, maxMessage: 64 * 1024, maxFrame: 48 * 1024 });
         const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
         let from = 0;
         try {
@@ -204,6 +205,8 @@ export const wsFramesTarget = target({
         } catch (e) {
           if (!(e instanceof WsError)) throw e;
           expect([1002, 1007, 1009].includes(e.code), `close code ${e.code}`);
+          // done after a violation: what follows is neither parsed nor held
+          expect(p.push(b).length === 0, 'events after a violation');
         }
       },
     };

@@ -22,7 +22,12 @@ export async function connectApiWs(url: string, opts: { timeoutMs?: number } = {
     socket.destroy();
     throw e;
   };
-  const timer = setTimeout(() => socket.destroy(new Error(`no WebSocket from ${url} within ${timeoutMs} ms`)), timeoutMs);
+  // the handshake and the server's ApiHello, both within timeoutMs
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    socket.destroy(new Error(`no WebSocket from ${url} within ${timeoutMs} ms`));
+  }, timeoutMs);
   try {
     const head = await handshake(socket, u, key);
     const channel = socketChannel(socket, 'client', head);
@@ -31,7 +36,7 @@ export async function connectApiWs(url: string, opts: { timeoutMs?: number } = {
     const client = new ApiClient(conn);
     return { client, binding: await binding, close: () => conn.close('done') };
   } catch (e) {
-    return fail(e as Error);
+    return fail(late ? err('TIMEOUT', `no WebSocket with ApiHello from ${u.href} within ${timeoutMs} ms`) : (e as Error));
   } finally {
     clearTimeout(timer);
   }

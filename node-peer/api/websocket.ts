@@ -3,7 +3,8 @@
 // (shared/stx/ws/codec.ts) on the raw socket; the STX connection runs over it unchanged. The channel
 // binding is 32 random bytes the server sends first, as the one-way message `ApiHello binding=…`, so a
 // token's proof is made for this connection alone. The server pings every 20 s and closes a socket silent
-// for 60 s. Limits: 1 MiB per message, 256 WebSocket clients (503), per address the HTTP server's guard.
+// for 60 s. Limits: 1 MiB per message, 256 WebSocket clients and 8 per remote address (503), and the HTTP
+// server's own per-address guard and 10 s for the handshake's headers (node-peer/http/server.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -108,12 +109,17 @@ export function socketChannel(socket: Socket, role: 'server' | 'client', head: U
 export interface WsApiOptions extends ClientServiceOptions {
   /** WebSocket API clients at once. Default 256. */
   maxClients?: number;
+  /** WebSocket API clients from one remote address at once. Default 8. */
+  maxPerAddress?: number;
   timers?: SocketTimers;
 }
 
 /** The `GET /api/ws` upgrade handler: refuses a bad handshake with its status, serves the State API otherwise. */
 export function wsApi(opts: WsApiOptions): { upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void; clients(): number; close(): void } {
   const live = new Set<WsChannel>();
+  /** Open WebSocket clients by remote address (IPv4-mapped IPv6 and IPv4 are one address). */
+  const from = new Map<string, number>();
+  const addressOf = (socket: Socket) => (socket.remoteAddress ?? '?').replace(/^::ffff:(?=\d+\.)/i, '');
   const refuse = (socket: Socket, status: number, text: string, reason: string, extra = '') => {
     const body = JSON.stringify({ error: reason });
     // said, then gone: a socket taken from the HTTP server must not hold its close
@@ -135,10 +141,19 @@ export function wsApi(opts: WsApiOptions): { upgrade(req: IncomingMessage, socke
       const protocols = (h['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       if (!protocols.includes(WS_SUBPROTOCOL)) return refuse(socket, 400, 'Bad Request', `the subprotocol ${WS_SUBPROTOCOL} is required (Sec-WebSocket-Protocol)`);
       if (live.size >= (opts.maxClients ?? 256)) return refuse(socket, 503, 'Service Unavailable', `${live.size} WebSocket API clients already`);
+      const address = addressOf(socket);
+      const already = from.get(address) ?? 0;
+      if (already >= (opts.maxPerAddress ?? 8)) return refuse(socket, 503, 'Service Unavailable', `too many connections from ${address} (${already} WebSocket API clients, at most ${opts.maxPerAddress ?? 8})`);
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\nsec-websocket-protocol: ${WS_SUBPROTOCOL}\r\n\r\n`);
       const channel = socketChannel(socket, 'server', new Uint8Array(head), opts.timers);
       live.add(channel);
-      channel.onClose(() => live.delete(channel));
+      from.set(address, already + 1);
+      channel.onClose(() => {
+        live.delete(channel);
+        const n = (from.get(address) ?? 1) - 1;
+        if (n > 0) from.set(address, n);
+        else from.delete(address);
+      });
       const conn = new SignalingConnection(channel, { log: opts.log, maxOutstanding: 256, maxInFlight: 256, maxWaiting: 1024 });
       conn.onClose(() => channel.close());
       const binding = new Uint8Array(randomBytes(32));

@@ -6,15 +6,16 @@ import { err } from '../stx/errors.ts';
 import { WS_SUBPROTOCOL, WsChannel } from '../stx/ws/channel.ts';
 import { ApiClient, type ApiConnection, helloBinding } from './client.ts';
 
-/** What is used of a WHATWG WebSocket. */
+/** What is used of a WHATWG WebSocket. The handlers' events are `never` here (each handler below names what
+ *  it reads) so that the DOM's own WebSocket, whose handlers take Event, MessageEvent and CloseEvent, fits. */
 interface SocketLike {
   binaryType: string;
   readonly bufferedAmount: number;
   readonly protocol: string;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: ((ev: never) => void) | null;
+  onmessage: ((ev: never) => void) | null;
+  onclose: ((ev: never) => void) | null;
+  onerror: ((ev: never) => void) | null;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
@@ -47,32 +48,45 @@ export async function connectApiBrowser(url: string, Ctor: WebSocketCtor = (glob
     },
     close: (code, reason) => ws.close(code, reason),
   });
+  // the socket and the server's ApiHello, both within timeoutMs; not waiting for onclose, which a browser
+  // fires only once a server that has gone quiet answers its close (or after its own long timeout)
+  let late = false;
+  let giveUp: (e: Error) => void = () => undefined;
+  const timer = setTimeout(() => {
+    late = true;
+    ws.close();
+    channel.ended(`no ApiHello within ${timeoutMs} ms`);
+    giveUp(err('TIMEOUT', `no WebSocket from ${u.href} within ${timeoutMs} ms`));
+  }, timeoutMs);
   const opened = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      ws.close();
-      reject(err('CLOSED', `no WebSocket from ${u.href} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    giveUp = reject;
     ws.onopen = () => {
-      clearTimeout(timer);
       if (ws.protocol !== WS_SUBPROTOCOL) {
-        ws.close(1002, 'subprotocol');
+        ws.close(1000, `the subprotocol ${WS_SUBPROTOCOL} is required`); // a page may send 1000 or 3000-4999 only
         reject(err('BAD_PARAM', `the server did not agree to ${WS_SUBPROTOCOL}`));
       } else resolve();
     };
     ws.onerror = () => undefined; // followed by close
-    ws.onclose = (ev) => {
+    ws.onclose = (ev: { code: number; reason: string }) => {
       clearTimeout(timer);
       clearTimeout(poll);
       channel.ended(`closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`);
       reject(err('CLOSED', `the WebSocket to ${u.href} closed (${ev.code})`));
     };
   });
-  ws.onmessage = (ev) => {
+  ws.onmessage = (ev: { data: unknown }) => {
     if (ev.data instanceof ArrayBuffer) channel.deliver(new Uint8Array(ev.data));
     else channel.close(); // STX is binary: a text message is not from a server of ours
   };
   const conn = new SignalingConnection(channel);
   const binding = helloBinding(conn);
-  await opened;
-  return { client: new ApiClient(conn), binding: await binding, close: () => conn.close('done') };
+  try {
+    await opened;
+    return { client: new ApiClient(conn), binding: await binding, close: () => conn.close('done') };
+  } catch (e) {
+    conn.close('connect failed');
+    throw late ? err('TIMEOUT', `no WebSocket with ApiHello from ${u.href} within ${timeoutMs} ms`) : e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -32,6 +32,8 @@ export interface ParserOptions {
   masked: boolean;
   /** Largest message, reassembled, in bytes. */
   maxMessage: number;
+  /** Largest payload of one frame. Default: maxMessage. */
+  maxFrame?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -69,26 +71,52 @@ const validCloseCode = (c: number) => (c >= 1000 && c <= 1003) || (c >= 1007 && 
 
 export class FrameParser {
   private buf: Uint8Array = new Uint8Array(0);
+  /** Chunks held while the frame at the head of `buf` is incomplete, joined once it is whole: a payload
+   *  trickled in tiny chunks is copied once, not once per chunk. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  /** Bytes the frame at the head of `buf` needs in all; 0 while its header is incomplete. */
+  private need = 0;
   private parts: Uint8Array[] = [];
   private partBytes = 0;
   private partBinary: boolean | undefined;
   private closed = false;
 
-  constructor(private readonly opts: ParserOptions) {}
+  private readonly maxFrame: number;
+
+  constructor(private readonly opts: ParserOptions) {
+    this.maxFrame = Math.min(opts.maxFrame ?? opts.maxMessage, opts.maxMessage);
+  }
 
   /** Feeds bytes; returns the events they complete. Throws WsError on a violation (the parser is then done). */
   push(chunk: Uint8Array): WsEvent[] {
-    if (this.closed) return [];
-    this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    if (this.closed || chunk.length === 0) return [];
+    if (this.need > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.buf.length + this.heldBytes < this.need) return [];
+      this.buf = concatAll([this.buf, ...this.held], this.buf.length + this.heldBytes);
+      this.held = [];
+      this.heldBytes = 0;
+      this.need = 0;
+    } else this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
     const events: WsEvent[] = [];
-    for (;;) {
-      const e = this.frame();
-      if (e === undefined) break;
-      if (e !== null) events.push(e);
-      if (e?.type === 'close') {
-        this.closed = true;
-        break;
+    try {
+      for (;;) {
+        const e = this.frame();
+        if (e === undefined) break;
+        if (e !== null) events.push(e);
+        if (e?.type === 'close') {
+          this.closed = true;
+          break;
+        }
       }
+    } catch (e) {
+      // done: what the peer sends after a violation is not held or parsed again
+      this.closed = true;
+      this.buf = new Uint8Array(0);
+      this.parts = [];
+      throw e;
     }
     return events;
   }
@@ -114,7 +142,7 @@ export class FrameParser {
       const big = new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0);
       if (big >> 63n) throw new WsError(CloseCode.protocolError, 'a 64-bit length with its top bit set');
       if (big < 65536n) throw new WsError(CloseCode.protocolError, 'a length not in its shortest form');
-      if (big > BigInt(this.opts.maxMessage)) throw new WsError(CloseCode.tooBig, `a frame of ${big} bytes (at most ${this.opts.maxMessage})`);
+      if (big > BigInt(this.maxFrame)) throw new WsError(CloseCode.tooBig, `a frame of ${big} bytes (at most ${this.maxFrame})`);
       len = Number(big);
       at = 10;
     }
@@ -127,11 +155,15 @@ export class FrameParser {
       if (opcode !== Opcode.continuation && opcode !== Opcode.text && opcode !== Opcode.binary) throw new WsError(CloseCode.protocolError, `unknown data opcode ${opcode}`);
       if (opcode === Opcode.continuation && this.partBinary === undefined) throw new WsError(CloseCode.protocolError, 'a continuation outside a fragmented message');
       if (opcode !== Opcode.continuation && this.partBinary !== undefined) throw new WsError(CloseCode.protocolError, 'a new message inside a fragmented one');
+      if (len > this.maxFrame) throw new WsError(CloseCode.tooBig, `a frame of ${len} bytes (at most ${this.maxFrame})`);
       if (this.partBytes + len > this.opts.maxMessage) throw new WsError(CloseCode.tooBig, `a message over ${this.opts.maxMessage} bytes`);
     }
     const maskAt = at;
     if (masked) at += 4;
-    if (b.length < at + len) return undefined;
+    if (b.length < at + len) {
+      this.need = at + len;
+      return undefined;
+    }
     const payload = b.slice(at, at + len);
     if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
     this.buf = b.subarray(at + len);
