@@ -67,6 +67,8 @@ export async function aclCommand(args: string[], f: AclFlags, common: CommonOpti
   if (!sub || !(sub in arity) || ref === undefined || rest.length !== arity[sub]) {
     throw new UsageError('acl: show OBJECT | set OBJECT [--owner U] [--readers A,B] [--writers C] | grant OBJECT read|write PRINCIPAL | revoke OBJECT PRINCIPAL');
   }
+  if (f.server === undefined && f.credential !== undefined) throw new UsageError('--credential goes with --server URL (on the data folder the CLI acts as the installation)');
+  if (f.server !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(f.server)) throw new UsageError(`--server: "${f.server}" is not http://HOST:PORT`);
   const print = (acl: Acl | { object: Guid; owner: null; readers: string[]; writers: string[] }) => {
     if (f.json) out(JSON.stringify(acl));
     else out(`${acl.object}\towner ${acl.owner ?? '(none: the server\'s own object)'}\treaders ${acl.readers.join(',') || '-'}\twriters ${acl.writers.join(',') || '-'}`);

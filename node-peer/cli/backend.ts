@@ -19,7 +19,7 @@ import { MEDIA_META } from '../../shared/media/stu-types.ts';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ADMIN, ANONYMOUS, ANYONE } from '../../shared/api/acl.ts';
-import { type ApiClient, openApi } from '../../shared/api/client.ts';
+import { type ApiClient, type ApiConnection, openApi } from '../../shared/api/client.ts';
 import { issueCredential } from '../../shared/api/token.ts';
 import { type Guid, isGuid } from '../../shared/stu/guid.ts';
 import { StxError } from '../../shared/stx/errors.ts';
@@ -90,12 +90,18 @@ export interface RemoteOptions {
 /** Who may read what the CLI creates through a server, unless --private. */
 export const PUBLIC_READERS = [ANONYMOUS, ANYONE];
 
-/** A running server's State API, over a WebSocket. */
+/**
+ * How the CLI reaches a server's State API, chosen here only: a WebSocket (one TCP connection, no WebRTC
+ * stack to start and stop for one command). `connectApi` (node-peer/api/connect.ts, WebRTC) fits as well.
+ */
+const transport: (url: string) => Promise<ApiConnection> = (url) => connectApiWs(url);
+
+/** A running server's State API, over `transport`. */
 export async function remoteBackend(server: string, opts: RemoteOptions = {}): Promise<Backend & { client: ApiClient; user: string; call<T>(fn: () => Promise<T>): Promise<T> }> {
   const base = server.replace(/\/+$/, '');
   let opened;
   try {
-    opened = await openApi(base, (url) => connectApiWs(url), { credential: opts.credential, device: hostname(), app: 'stateos cli' });
+    opened = await openApi(base, transport, { credential: opts.credential, device: hostname(), app: 'stateos cli' });
   } catch (e) {
     if (e instanceof StxError && e.remoteCode === 'UNAUTHENTICATED') throw new Error(`${base} refused the credential: ${e.message.replace(/^.*?UNAUTHENTICATED: /, '')}`);
     throw new Error(`cannot reach the State API of ${base}: ${(e as Error).message}`);

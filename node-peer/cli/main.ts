@@ -175,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'ingest': {
         if (rest.length !== 1) return usage('ingest takes one FILE');
+        if (v.owner !== undefined && v.private !== true) return usage('ingest: --owner goes with --private (without it the media is readable by everyone)');
         return await ingestCommand(common, rest[0], v.title, v.json === true, v.private === true ? (v.owner ?? 'admin') : undefined);
       }
       case 'ls':

@@ -34,6 +34,12 @@ export async function objectsCommand(kind: 'playlist' | 'channel', args: string[
   const known: readonly string[] = kind === 'playlist' ? PLAYLIST_COMMANDS : CHANNEL_COMMANDS;
   if (!sub || !known.includes(sub)) throw new UsageError(`${kind} takes one of: ${known.join(', ')}${sub ? ` (not "${sub}")` : ''}`);
   if (flags.server !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(flags.server)) throw new UsageError(`--server: "${flags.server}" is not http://HOST:PORT`);
+  // on the data folder everything is written as the installation (readable by everyone): a --private that
+  // did nothing would mislead
+  if (flags.server === undefined && flags.private) {
+    throw new UsageError('--private goes with --server URL (on the data folder what is created is the installation\'s, readable by everyone: stateos acl set OBJECT --readers … limits it)');
+  }
+  if (flags.server === undefined && flags.credential !== undefined) throw new UsageError('--credential goes with --server URL (on the data folder the CLI acts as the installation)');
   // Arguments are checked before the data folder is opened (or the server called).
   const run = kind === 'playlist' ? playlistCommand(sub, rest, flags) : channelCommand(sub, rest, flags);
   const backend = flags.server

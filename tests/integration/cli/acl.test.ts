@@ -2,7 +2,8 @@
 // real processes: media ingested --private are hidden from anonymous API clients and readable by their
 // owner; offline `acl show|set` on the data folder; through the server, what alice creates is readable by
 // anonymous by default and hers alone with --private; `acl grant` lets bob read it, `acl revoke` takes it
-// back; bob cannot change alice's ACL; a bad credential is refused with the reason.
+// back; bob cannot change alice's ACL; an anonymous CLI is refused writes with advice; a bad credential is
+// refused with the reason; an ACL set offline on a stopped server's folder holds once it serves again.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,16 +86,32 @@ describe('stateos acl', () => {
     const mine = (await run(['playlist', 'create', 'Alice keeps', 'Public clip', '--private', ...as('alice')])).stdout.split('\t')[0];
     const anon = await client();
     expect((await anon.list('playlist')).map((p) => p.id)).toEqual([shared]);
+    expect((await run(['acl', 'show', 'Alice shares', ...as('bob')])).stdout).toBe(`${shared}\towner alice\treaders anonymous,*\twriters -\n`);
     const bob = await client('bob');
     expect(await code(bob.get(mine as Guid))).toBe('NOT_FOUND');
+    // the CLI anonymous (no credential, no admin key in its --data): it reads, its writes are refused with advice
+    const nobody = ['--server', server.url, '--data', join(tmp, 'elsewhere')];
+    expect((await run(['playlist', 'list', ...nobody])).stdout).toMatch(/Alice shares/);
+    expect((await run(['playlist', 'create', 'By nobody', ...nobody], 1)).stderr).toMatch(/FORBIDDEN: anonymous clients may not create objects \(you are anonymous: give a credential with --credential FILE.*stateos token issue/);
+    expect((await run(['acl', 'grant', shared, 'read', 'bob', ...nobody], 1)).stderr).toMatch(/FORBIDDEN.*you are anonymous/);
 
     expect((await run(['acl', 'grant', 'Alice keeps', 'read', 'bob', ...as('alice')])).stdout).toMatch(/owner alice\treaders bob\twriters -/);
     expect((await bob.get(mine as Guid)).view).toMatchObject({ title: 'Alice keeps' });
     expect(await code(bob.modify(mine as Guid, { op: 'rename', title: 'Bob was here' }))).toBe('FORBIDDEN');
+    expect((await run(['acl', 'grant', mine, 'write', 'bob', ...as('alice')])).stdout).toMatch(/readers bob\twriters bob/);
+    expect((await bob.modify(mine as Guid, { ops: [{ op: 'rename', title: 'Bob was here' }] })).view).toMatchObject({ title: 'Bob was here' });
+    // a writer may not change the ACL: that is the owner's
     const denied = await run(['acl', 'grant', mine, 'write', 'bob', ...as('bob')], 1);
     expect(denied.stderr).toMatch(/FORBIDDEN.*\(as bob\)/);
     await run(['acl', 'revoke', mine.slice(0, 8), 'bob', ...as('alice')]);
     expect(await code(bob.get(mine as Guid))).toBe('NOT_FOUND');
+    expect((await run(['acl', 'show', mine, ...as('alice')])).stdout).toBe(`${mine}\towner alice\treaders -\twriters -\n`);
+
+    // the data folder is the server's while it runs: acl without --server is refused with advice
+    expect((await run(['acl', 'set', mine, '--readers', 'bob', '--data', data], 1)).stderr).toMatch(/a running server.*--server http:\/\/HOST:PORT/);
+    // flags that only mean something through a server are refused on the data folder
+    expect((await run(['playlist', 'create', 'X', '--private', '--data', data], 2)).stderr).toMatch(/--private goes with --server/);
+    expect((await run(['acl', 'show', mine, '--credential', cred.alice, '--data', data], 2)).stderr).toMatch(/--credential goes with --server/);
 
     // an object the server wrote itself (the HTTP API from this machine): admin may change it, alice may not
     const r = await fetch(`${server.url}/api/playlists`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Server made' }) });
@@ -106,5 +123,20 @@ describe('stateos acl', () => {
     writeFileSync(join(tmp, 'bad.cred'), 'st1.e30.AAAA.AAAA\n');
     const bad = await run(['playlist', 'list', '--server', server.url, '--credential', join(tmp, 'bad.cred')], 1);
     expect(bad.stderr).toMatch(/refused the credential|MALFORMED|credential/);
+  });
+
+  it('sets an ACL on a stopped server\'s folder; the restarted server enforces it', async () => {
+    await server.stop();
+    const set = await run(['acl', 'set', 'Alice shares', '--readers', 'bob', '--json', '--data', data]);
+    // the owner stays alice (the ACL she had); the installation may change any ACL offline
+    expect(JSON.parse(set.stdout)).toMatchObject({ owner: 'alice', readers: ['bob'], writers: [] });
+    server = await serve(['--data', data, ...small, '--rtsp', 'off']);
+    const anon = await client();
+    expect((await anon.list('playlist')).map((p) => (p.view as { title: string }).title)).not.toContain('Alice shares');
+    const bob = await client('bob');
+    expect((await bob.list('playlist')).map((p) => (p.view as { title: string }).title)).toContain('Alice shares');
+    // the private media stays hidden from anonymous across restarts; its owner still reads it
+    expect(await code(anon.get(privateId as Guid))).toBe('NOT_FOUND');
+    expect((await (await client('alice')).get(privateId as Guid)).view).toMatchObject({ title: 'Alice clip' });
   });
 });

@@ -33,6 +33,9 @@ describe('stateos CLI', () => {
     const size = await stateos(['ls', '--data-size', 'lots', '--data', join(tmp, 'x')]);
     expect(size.code).toBe(2);
     expect(size.stderr).toContain('--data-size');
+    const owner = await stateos(['ingest', clip, '--owner', 'alice', '--data', join(tmp, 'x')]);
+    expect(owner.code).toBe(2);
+    expect(owner.stderr).toContain('--owner goes with --private');
   });
 
   it('ingests a file, lists it, and dumps its STU headers', async () => {

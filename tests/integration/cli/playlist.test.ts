@@ -168,7 +168,9 @@ describe('through a running server', () => {
     expect(anon.stderr).toMatch(/FORBIDDEN.*you are anonymous.*--credential/);
     // with the server's folder it acts as admin (the admin key there)
     const srv = ['--server', s.url, '--data', data];
-    const pid = (await ok(['playlist', 'create', 'Remote', 'Served clip', ...srv])).stdout.split('\t')[0];
+    const created = await ok(['playlist', 'create', 'Remote', 'Served clip', ...srv, '--log-level', 'info']);
+    expect(created.stderr).toMatch(/acting as admin with a 10-minute credential/);
+    const pid = created.stdout.split('\t')[0];
     let p = await okJson<PlaylistView>(['playlist', 'add', pid, media, '--start', '500', '--end', '1500', ...srv]);
     expect(p.clips.map((c) => [c.startMs, c.endMs ?? null])).toEqual([
       [0, null],
@@ -180,6 +182,12 @@ describe('through a running server', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/BAD_PARAM: start \(2000 ms\) must be before end \(1500 ms\)/);
     await ok(['channel', 'create', 'remote', pid, '--mode', 'live', ...srv]);
+    const taken = await stateos(['channel', 'create', 'remote', ...srv]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/CONFLICT: .*remote/);
+    const missing = await stateos(['playlist', 'show', '0000dead-0000-4000-8000-000000000000', ...srv]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/NOT_FOUND/);
     const c = await okJson<ChannelView>(['channel', 'show', 'remote', ...srv]);
     expect(c).toMatchObject({ mode: 'live', schedule: { live: true, clips: [{ media, startMs: 0 }, { media, startMs: 1000, endMs: 1500 }] } });
     expect(Math.abs(c.startMs! - Date.now())).toBeLessThan(60_000);

@@ -5,7 +5,7 @@
 // code): 0 unauthorized reads or writes on any server, 0 authorized ones refused. The authenticator here is a double (a user name for a token); real tokens are in identity tests.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aclApp, ANONYMOUS, ANYONE } from '../../../shared/api/acl.ts';
+import { aclApp, ACL_TYPE, ANONYMOUS, ANYONE } from '../../../shared/api/acl.ts';
 import { ApiClient } from '../../../shared/api/client.ts';
 import { type ApiObject, type Identity, serveApi } from '../../../shared/api/service.ts';
 import { mediaApp } from '../../../shared/media/app.ts';
@@ -134,6 +134,28 @@ describe('the State API', () => {
     await alice.modify(hidden.id, { op: 'rename', title: 'hidden, renamed' });
     await new Promise((r) => setTimeout(r, 50));
     expect(seenByBob).toEqual([`updated ${shared.id}`]);
+  });
+
+  it('creates an object with its ACL at once (Create readers/writers), and checks the ACL before creating', async () => {
+    const s = await server();
+    const alice = await s.connect('u:alice');
+    const anon = await s.connect();
+    const bob = await s.connect('u:bob');
+    const p = await alice.create('playlist', { title: 'Shared' }, { readers: [ANONYMOUS, ANYONE], writers: ['bob'] });
+    expect(await alice.getAcl(p.id)).toEqual({ object: p.id, owner: 'alice', readers: [ANONYMOUS, ANYONE], writers: ['bob'] });
+    // the ACL STU is alice's (her user GUID in its header), written right after the object
+    expect(s.engine.get(p.id, ACL_TYPE)?.owner).toBe(guidOf('alice'));
+    expect((await anon.get(p.id)).view).toMatchObject({ title: 'Shared' });
+    expect((await bob.modify(p.id, { op: 'rename', title: 'Bob was here' })).view).toMatchObject({ title: 'Bob was here' });
+    expect(await outcome(bob.setAcl(p.id, { readers: [], writers: [] }))).toBe('FORBIDDEN');
+    // a bad principal is refused before anything is written; anonymous may not create, ACL or not
+    expect(await outcome(alice.create('playlist', { title: 'Bad' }, { readers: ['not a name'] }))).toBe('BAD_PARAM');
+    expect((await alice.list('playlist')).map((o) => o.id)).toEqual([p.id]);
+    expect(await outcome(anon.create('playlist', { title: 'x' }, { readers: [ANONYMOUS] }))).toBe('FORBIDDEN');
+    // without readers or writers, no ACL: the creator's alone
+    const mine = await alice.create('playlist', { title: 'Mine' });
+    expect((await alice.getAcl(mine.id)).owner).toBeNull();
+    expect(await outcome(bob.get(mine.id))).toBe('NOT_FOUND');
   });
 
   it('agrees with the model of who may do what on every server: random users, ACLs, operations and servers', async () => {
