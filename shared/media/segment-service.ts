@@ -19,6 +19,7 @@ import type { PeerSession } from '../sync/session.ts';
 import { intParam, ticketAttrs, ticketParam } from '../sync/wire.ts';
 import { mediaPlaylist } from './segments-hls.ts';
 import type { Segmenter } from './segments.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 export interface FunnelOptions {
   /** Seconds of media a viewer may hold ahead of its play position. Default 10. */
@@ -158,7 +159,7 @@ export class SegmentClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       await exp.done;
       signal?.removeEventListener('abort', onAbort);
-      const bytes = parts.length === 1 ? parts[0] : concat(parts);
+      const bytes = parts.length === 1 ? parts[0] : concatBytes(parts);
       if (bytes.length !== intParam(reply.attrs, 'bytes')) throw err('BAD_PARAM', `segment of ${bytes.length} bytes, announced ${reply.attrs.bytes}`);
       return { bytes, delayMs: intParam(reply.attrs, 'delayMs', 1 << 30, 0), ms: performance.now() - t0 };
     } catch (e) {
@@ -166,14 +167,4 @@ export class SegmentClient {
       throw e;
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

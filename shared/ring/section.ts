@@ -29,6 +29,7 @@ import {
   type StoredStu,
 } from './types.ts';
 import { WindowReader } from './window.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 const MIN_REGION = 4096;
 const HEADER_READ = PREFIX_SIZE + 512;
@@ -343,7 +344,7 @@ export class RingSection {
           this.durableTailRecSeq = Math.max(this.durableTailRecSeq, tailRecSeq);
         }
         if (this.device.writev && b.parts.length > 1) await this.device.writev(REGION_START + b.offset, b.parts);
-        else await this.device.write(REGION_START + b.offset, b.parts.length === 1 ? b.parts[0] : concat(b.parts, b.bytes));
+        else await this.device.write(REGION_START + b.offset, b.parts.length === 1 ? b.parts[0] : concatBytes(b.parts, b.bytes));
         this.writtenRecSeq = b.lastRecSeq;
         this.writtenHead = b.offset + b.bytes;
         this.dirty = true;
@@ -562,16 +563,6 @@ export class RingSection {
       await this.device.close();
     }
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const err = (code: RingError['code'], message: string): Result<never, RingError> => ({ ok: false, error: new RingError(code, message) });

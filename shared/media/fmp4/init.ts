@@ -5,6 +5,7 @@
 import type { CodecConfig, TrackKind } from '../demux/types.ts';
 import { MediaError } from '../errors.ts';
 import { BoxWriter } from './writer.ts';
+import { concatBytes } from '../../util/bytes.ts';
 
 export interface InitTrack {
   /** track_ID, 1.. (the same id the media segments' traf boxes carry). */
@@ -143,9 +144,9 @@ function sampleEntry(w: BoxWriter, t: InitTrack): void {
 function esds(w: BoxWriter, t: InitTrack): void {
   const asc = t.config?.format === 'AudioSpecificConfig' ? t.config.data : synthAsc(t);
   const dsi = descriptor(0x05, asc);
-  const dcd = descriptor(0x04, concat([new Uint8Array([0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), dsi]));
+  const dcd = descriptor(0x04, concatBytes([new Uint8Array([0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), dsi]));
   const sl = descriptor(0x06, new Uint8Array([0x02]));
-  const es = descriptor(0x03, concat([new Uint8Array([0, t.id & 0xff, 0]), dcd, sl]));
+  const es = descriptor(0x03, concatBytes([new Uint8Array([0, t.id & 0xff, 0]), dcd, sl]));
   w.fullBox('esds', 0, 0, () => w.bytes(es));
 }
 
@@ -157,7 +158,7 @@ function descriptor(tag: number, body: Uint8Array): Uint8Array {
     n >>>= 7;
   } while (n > 0);
   for (let i = 0; i < len.length - 1; i++) len[i] |= 0x80;
-  return concat([new Uint8Array([tag, ...len]), body]);
+  return concatBytes([new Uint8Array([tag, ...len]), body]);
 }
 
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
@@ -222,14 +223,4 @@ export function av1CFromCodec(codec: string): Uint8Array {
 export function packLanguage(lang: string | undefined): number {
   const l = lang && /^[a-z]{3}$/.test(lang) ? lang : 'und';
   return ((l.charCodeAt(0) - 0x60) << 10) | ((l.charCodeAt(1) - 0x60) << 5) | (l.charCodeAt(2) - 0x60);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
 // negotiated), known opcodes only, control frames final and at most 125 bytes, minimal length encodings,
 // a continuation only inside a fragmented message, text that is UTF-8, a close code the RFC allows. Sizes
 // are checked against the limit from the frame header, before anything is buffered. Isomorphic.
+import { concatBytes } from '../../util/bytes.ts';
 
 export const Opcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
@@ -95,11 +96,11 @@ export class FrameParser {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
       if (this.buf.length + this.heldBytes < this.need) return [];
-      this.buf = concatAll([this.buf, ...this.held], this.buf.length + this.heldBytes);
+      this.buf = concatBytes([this.buf, ...this.held], this.buf.length + this.heldBytes);
       this.held = [];
       this.heldBytes = 0;
       this.need = 0;
-    } else this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    } else this.buf = this.buf.length === 0 ? chunk : concatBytes([this.buf, chunk]);
     const events: WsEvent[] = [];
     try {
       for (;;) {
@@ -181,7 +182,7 @@ export class FrameParser {
     this.parts.push(payload);
     this.partBytes += len;
     if (!fin) return null;
-    const data = this.parts.length === 1 ? this.parts[0] : concatAll(this.parts, this.partBytes);
+    const data = this.parts.length === 1 ? this.parts[0] : concatBytes(this.parts, this.partBytes);
     const binary = this.partBinary!;
     this.parts = [];
     this.partBytes = 0;
@@ -197,21 +198,4 @@ function text(b: Uint8Array): string {
   } catch {
     throw new WsError(CloseCode.invalidData, 'text that is not UTF-8');
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function concatAll(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
